@@ -1,0 +1,352 @@
+#include "config.h"
+
+#include "sandbox/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sandbox/info.h"
+#include "sandbox/run.h"
+#include "util/log.h"
+
+static const char overview[] =
+        "Usage: burrow [GLOBAL OPTIONS] VERB [OPTIONS] [ARGS]\n"
+        "\n"
+        "Rootless containers: no setuid binary, no daemon, no root.\n"
+        "\n"
+        "Verbs:\n"
+        "  run       run a command in a new container\n"
+        "  info      show what this host supports and how to fix what is missing\n"
+        "  help      show help for a verb\n"
+        "  version   show burrow's version\n"
+        "\n"
+        "Global options:\n"
+        "  --root DIR         image store (default $XDG_DATA_HOME/burrow)\n"
+        "  --runroot DIR      runtime state (default $XDG_RUNTIME_DIR/burrow, else /tmp/burrow-$UID)\n"
+        "  --log-level LEVEL  error, warn (default), info or debug\n"
+        "  --version          show the version\n"
+        "  -h, --help         show this help\n"
+        "\n"
+        "Run `burrow help VERB` for a verb's options.\n";
+
+static const char run_help[] =
+        "Usage: burrow run --rootfs DIR [OPTIONS] [--] CMD [ARG...]\n"
+        "\n"
+        "Run CMD in new user, mount, PID, UTS, IPC and network namespaces with DIR as its root.\n"
+        "Options stop at the first argument that is not one (CMD's own options are left alone).\n"
+        "\n"
+        "Options:\n"
+        "  --rootfs DIR              directory to use as the container's /\n"
+        "  -v, --volume HOST:CTR[:ro]  bind-mount HOST (absolute, or starting with ./) at CTR\n"
+        "  -e, --env KEY=VAL|KEY     set an environment variable (KEY alone copies burrow's)\n"
+        "  -w, --workdir DIR         working directory inside (created if missing)\n"
+        "  --hostname NAME           container hostname (default: the short container ID)\n"
+        "  -u, --user UID[:GID]      run as UID (and GID) inside; must be mapped\n"
+        "  -i, --interactive         pass stdin to the container (otherwise it reads /dev/null)\n"
+        "  -t, --tty                 give the container a pseudo-terminal\n"
+        "  --init / --no-init        PID 1 is burrow's init (default), or CMD itself\n"
+        "  --net, --network MODE     none (default: loopback only) or host\n"
+        "  --rm                      remove the container when it exits (always the case with --rootfs)\n"
+        "  -h, --help                show this help\n"
+        "\n"
+        "Exit status: CMD's status; 128+N if a signal N killed it; 125 if burrow failed;\n"
+        "126 if CMD cannot be executed; 127 if CMD was not found.\n";
+
+static const char info_help[] =
+        "Usage: burrow info\n"
+        "\n"
+        "Show the kernel, user namespaces, subordinate ID ranges, the ID mapping burrow will use,\n"
+        "/dev/fuse, kernel overlay in a user namespace, fuse-overlayfs, cgroups and /dev/net/tun,\n"
+        "each with the command that would fix a missing piece.\n";
+
+static const char version_help[] = "Usage: burrow version\n\nShow burrow's version.\n";
+static const char help_help[] = "Usage: burrow help [VERB]\n\nShow help for VERB, or the overview.\n";
+
+static const struct {
+        const char *verb;
+        const char *help;
+} verbs[] = {
+        { "run", run_help }, { "info", info_help }, { "version", version_help }, { "help", help_help },
+};
+
+int cli_help(const char *verb, FILE *out)
+{
+        if (verb == NULL) {
+                fputs(overview, out);
+                return 0;
+        }
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+                if (strcmp(verbs[i].verb, verb) == 0) {
+                        fputs(verbs[i].help, out);
+                        return 0;
+                }
+        return -1;
+}
+
+/* getopt_long in POSIX mode ("+"): stop at the first positional, report errors ourselves. */
+static int option_error(const char *verb, int argc, char **argv, int opt, const struct option *longs,
+                        struct burrow_error **err)
+{
+        const char *arg = optind - 1 < argc ? argv[optind - 1] : "?";
+        if (opt == ':')
+                return burrow_error_set(err, 0, "option `%s` of `burrow %s` needs a value (see `burrow help %s`)", arg, verb, verb);
+        (void)longs;
+        if (optopt && optopt != '?' && (arg[0] != '-' || arg[1] != '-'))
+                return burrow_error_set(err, 0, "unknown option `-%c` for `burrow %s` (see `burrow help %s`)", optopt, verb, verb);
+        return burrow_error_set(err, 0, "unknown option `%s` for `burrow %s` (see `burrow help %s`)", arg, verb, verb);
+}
+
+int cli_parse_global(int argc, char **argv, struct burrow_global *global, int *verb_index, int *done,
+                     struct burrow_error **err)
+{
+        enum { OPT_ROOT = 256, OPT_RUNROOT, OPT_LOG_LEVEL, OPT_VERSION };
+        static const struct option longs[] = {
+                { "root", required_argument, NULL, OPT_ROOT },
+                { "runroot", required_argument, NULL, OPT_RUNROOT },
+                { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+                { "version", no_argument, NULL, OPT_VERSION },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        *done = 0;
+        optind = 0;
+        opterr = 0;
+        int opt;
+        while ((opt = getopt_long(argc, argv, "+:h", longs, NULL)) != -1) {
+                switch (opt) {
+                case OPT_ROOT:
+                        free(global->root);
+                        global->root = strdup(optarg);
+                        break;
+                case OPT_RUNROOT:
+                        free(global->runroot);
+                        global->runroot = strdup(optarg);
+                        break;
+                case OPT_LOG_LEVEL:
+                        if (burrow_log_level_parse(optarg, &burrow_log_level) < 0)
+                                return burrow_error_set(err, 0, "unknown log level `%s` (use error, warn, info or debug)", optarg);
+                        break;
+                case OPT_VERSION:
+                        printf("burrow version %s\n", BURROW_VERSION);
+                        *done = 1;
+                        return 0;
+                case 'h':
+                        cli_help(NULL, stdout);
+                        *done = 1;
+                        return 0;
+                case ':':
+                        return burrow_error_set(err, 0, "option `%s` needs a value (see `burrow --help`)", argv[optind - 1]);
+                default:
+                        return burrow_error_set(err, 0, "unknown global option `%s` (global options go before the verb; see `burrow --help`)",
+                                                argv[optind - 1]);
+                }
+        }
+        *verb_index = optind;
+        return 0;
+}
+
+static int append_str(char ***arr, size_t *n, const char *s)
+{
+        char **bigger = realloc(*arr, (*n + 2) * sizeof(char *));
+        if (bigger == NULL)
+                return -1;
+        *arr = bigger;
+        if ((bigger[*n] = strdup(s)) == NULL)
+                return -1;
+        (*n)++;
+        bigger[*n] = NULL;
+        return 0;
+}
+
+int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *help, struct burrow_error **err)
+{
+        enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM };
+        static const struct option longs[] = {
+                { "rootfs", required_argument, NULL, OPT_ROOTFS },
+                { "volume", required_argument, NULL, 'v' },
+                { "env", required_argument, NULL, 'e' },
+                { "workdir", required_argument, NULL, 'w' },
+                { "hostname", required_argument, NULL, OPT_HOSTNAME },
+                { "user", required_argument, NULL, 'u' },
+                { "interactive", no_argument, NULL, 'i' },
+                { "tty", no_argument, NULL, 't' },
+                { "init", no_argument, NULL, OPT_INIT },
+                { "no-init", no_argument, NULL, OPT_NO_INIT },
+                { "net", required_argument, NULL, OPT_NET },
+                { "network", required_argument, NULL, OPT_NET },
+                { "rm", no_argument, NULL, OPT_RM },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        *help = 0;
+        optind = 0;
+        opterr = 0;
+        int opt;
+        while ((opt = getopt_long(argc, argv, "+:v:e:w:u:ith", longs, NULL)) != -1) {
+                switch (opt) {
+                case OPT_ROOTFS:
+                        free(cfg->rootfs);
+                        if ((cfg->rootfs = strdup(optarg)) == NULL)
+                                return burrow_error_set(err, ENOMEM, "--rootfs");
+                        break;
+                case 'v': {
+                        struct burrow_bind b;
+                        if (burrow_bind_parse(optarg, &b, err) < 0)
+                                return -1;
+                        struct burrow_bind *bigger = realloc(cfg->binds, (cfg->n_binds + 1) * sizeof(*bigger));
+                        if (bigger == NULL) {
+                                burrow_bind_free(&b);
+                                return burrow_error_set(err, ENOMEM, "-v");
+                        }
+                        cfg->binds = bigger;
+                        cfg->binds[cfg->n_binds++] = b;
+                        break;
+                }
+                case 'e':
+                        if (burrow_env_check(optarg, err) < 0)
+                                return -1;
+                        if (append_str(&cfg->env, &cfg->n_env, optarg) < 0)
+                                return burrow_error_set(err, ENOMEM, "-e");
+                        break;
+                case 'w':
+                        if (optarg[0] != '/')
+                                return burrow_error_set(err, 0, "working directory `%s` must be an absolute path (-w)", optarg);
+                        free(cfg->workdir);
+                        if ((cfg->workdir = strdup(optarg)) == NULL)
+                                return burrow_error_set(err, ENOMEM, "-w");
+                        break;
+                case OPT_HOSTNAME:
+                        if (optarg[0] == '\0' || strlen(optarg) > 64)
+                                return burrow_error_set(err, 0, "hostname `%s` must be 1 to 64 characters", optarg);
+                        free(cfg->hostname);
+                        if ((cfg->hostname = strdup(optarg)) == NULL)
+                                return burrow_error_set(err, ENOMEM, "--hostname");
+                        break;
+                case 'u':
+                        if (burrow_user_parse(optarg, &cfg->uid, &cfg->gid, &cfg->has_gid, err) < 0)
+                                return -1;
+                        cfg->has_user = true;
+                        break;
+                case 'i':
+                        cfg->interactive = true;
+                        break;
+                case 't':
+                        cfg->tty = true;
+                        break;
+                case OPT_INIT:
+                        cfg->init = true;
+                        break;
+                case OPT_NO_INIT:
+                        cfg->init = false;
+                        break;
+                case OPT_NET:
+                        if (net_mode_parse(optarg, &cfg->net, err) < 0)
+                                return -1;
+                        break;
+                case OPT_RM:
+                        cfg->remove = true;
+                        break;
+                case 'h':
+                        *help = 1;
+                        return 0;
+                default:
+                        return option_error("run", argc, argv, opt, longs, err);
+                }
+        }
+        size_t n = 0;
+        for (int i = optind; i < argc; i++)
+                if (append_str(&cfg->argv, &n, argv[i]) < 0)
+                        return burrow_error_set(err, ENOMEM, "command");
+        return 0;
+}
+
+static int fail(struct burrow_error *err)
+{
+        int code = err->exit_code ? err->exit_code : BURROW_EXIT_FAILURE;
+        fprintf(stderr, "burrow: %s\n", err->msg ? err->msg : "unknown error");
+        burrow_error_free(err);
+        return code;
+}
+
+static int cmd_run(const struct burrow_global *global, int argc, char **argv)
+{
+        struct burrow_run_config cfg;
+        burrow_run_config_init(&cfg);
+        struct burrow_error *err = NULL;
+        int help = 0, code = 0;
+        if (cli_parse_run(argc, argv, &cfg, &help, &err) < 0) {
+                burrow_run_config_free(&cfg);
+                return fail(err);
+        }
+        if (help) {
+                cli_help("run", stdout);
+        } else if (burrow_run(global, &cfg, &code, &err) < 0) {
+                code = fail(err);
+        }
+        burrow_run_config_free(&cfg);
+        return code;
+}
+
+static int cmd_no_args(const char *verb, int argc, char **argv)
+{
+        if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+                cli_help(verb, stdout);
+                return -1;
+        }
+        if (argc > 1) {
+                fprintf(stderr, "burrow: `burrow %s` takes no arguments, got `%s` (see `burrow help %s`)\n", verb, argv[1], verb);
+                return BURROW_EXIT_FAILURE;
+        }
+        return 0;
+}
+
+int cli_main(int argc, char **argv)
+{
+        struct burrow_global global = { 0 };
+        struct burrow_error *err = NULL;
+        int verb_index, done, code = 0;
+        if (cli_parse_global(argc, argv, &global, &verb_index, &done, &err) < 0) {
+                code = fail(err);
+                goto out;
+        }
+        if (done)
+                goto out;
+        if (verb_index >= argc) {
+                cli_help(NULL, stderr);
+                code = BURROW_EXIT_FAILURE;
+                goto out;
+        }
+        const char *verb = argv[verb_index];
+        int vargc = argc - verb_index;
+        char **vargv = argv + verb_index;
+        if (strcmp(verb, "run") == 0) {
+                code = cmd_run(&global, vargc, vargv);
+        } else if (strcmp(verb, "info") == 0) {
+                int r = cmd_no_args(verb, vargc, vargv);
+                if (r != 0)
+                        code = r < 0 ? 0 : r;
+                else if (burrow_info_print(&global, stdout, &err) < 0)
+                        code = fail(err);
+        } else if (strcmp(verb, "version") == 0) {
+                int r = cmd_no_args(verb, vargc, vargv);
+                if (r != 0)
+                        code = r < 0 ? 0 : r;
+                else
+                        printf("burrow version %s\n", BURROW_VERSION);
+        } else if (strcmp(verb, "help") == 0) {
+                if (cli_help(vargc > 1 ? vargv[1] : NULL, stdout) < 0) {
+                        fprintf(stderr, "burrow: no such verb `%s` (see `burrow help`)\n", vargv[1]);
+                        code = BURROW_EXIT_FAILURE;
+                }
+        } else {
+                fprintf(stderr, "burrow: unknown verb `%s` (see `burrow help`)\n", verb);
+                code = BURROW_EXIT_FAILURE;
+        }
+out:
+        free(global.root);
+        free(global.runroot);
+        return code;
+}

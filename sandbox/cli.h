@@ -1,0 +1,22 @@
+/* burrow's command line: docker-style grammar, parsing only. */
+#ifndef BURROW_SANDBOX_CLI_H
+#define BURROW_SANDBOX_CLI_H
+
+#include "sandbox/runconfig.h"
+#include "util/error.h"
+
+/* Global options before the verb. On success *verb_index is the verb's position in argv
+ * (argc if none). *done is set when the options answered by themselves (--version, --help). */
+int cli_parse_global(int argc, char **argv, struct burrow_global *global, int *verb_index, int *done,
+                     struct burrow_error **err);
+
+/* `run` options (argv[0] is "run"); options stop at the first positional argument. */
+int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *help, struct burrow_error **err);
+
+/* Print help for VERB (NULL: the overview). Returns -1 for an unknown verb. */
+int cli_help(const char *verb, FILE *out);
+
+/* The whole program; returns the exit status. */
+int cli_main(int argc, char **argv);
+
+#endif

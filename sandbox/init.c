@@ -1,0 +1,62 @@
+#include "config.h"
+
+#include "sandbox/init.h"
+
+#include <errno.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+void init_forwarded_signals(sigset_t *set)
+{
+        sigemptyset(set);
+        sigaddset(set, SIGINT);
+        sigaddset(set, SIGTERM);
+        sigaddset(set, SIGHUP);
+        sigaddset(set, SIGQUIT);
+        sigaddset(set, SIGUSR1);
+        sigaddset(set, SIGUSR2);
+}
+
+int init_exit_code(int status)
+{
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return 255;
+}
+
+int init_run(pid_t workload)
+{
+        /* Non-dumpable: the workload cannot open /proc/1/exe (the host's burrow binary) nor
+         * ptrace PID 1. */
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        prctl(PR_SET_NAME, "burrow-init", 0, 0, 0);
+
+        sigset_t waited;
+        init_forwarded_signals(&waited);
+        sigaddset(&waited, SIGCHLD);
+        for (;;) {
+                siginfo_t si;
+                int sig = sigwaitinfo(&waited, &si);
+                if (sig < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return 125;
+                }
+                if (sig != SIGCHLD) {
+                        kill(workload, sig);
+                        continue;
+                }
+                for (;;) {
+                        int status;
+                        pid_t pid = waitpid(-1, &status, WNOHANG);
+                        if (pid <= 0)
+                                break;
+                        /* The container ends with its workload, as with docker --init; the
+                         * kernel kills what is left when PID 1 exits. */
+                        if (pid == workload)
+                                return init_exit_code(status);
+                }
+        }
+}

@@ -1,0 +1,195 @@
+#include "config.h"
+
+#include "sandbox/runconfig.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/fsutil.h"
+
+void burrow_run_config_init(struct burrow_run_config *cfg)
+{
+        memset(cfg, 0, sizeof(*cfg));
+        cfg->init = true;
+        cfg->net = BURROW_NET_NONE;
+}
+
+void burrow_bind_free(struct burrow_bind *b)
+{
+        free(b->source);
+        free(b->dest);
+        b->source = b->dest = NULL;
+}
+
+void burrow_run_config_free(struct burrow_run_config *cfg)
+{
+        free(cfg->rootfs);
+        for (char **a = cfg->argv; a && *a; a++)
+                free(*a);
+        free(cfg->argv);
+        for (size_t i = 0; i < cfg->n_env; i++)
+                free(cfg->env[i]);
+        free(cfg->env);
+        for (size_t i = 0; i < cfg->n_binds; i++)
+                burrow_bind_free(&cfg->binds[i]);
+        free(cfg->binds);
+        free(cfg->workdir);
+        free(cfg->hostname);
+        memset(cfg, 0, sizeof(*cfg));
+}
+
+int burrow_bind_parse(const char *spec, struct burrow_bind *out, struct burrow_error **err)
+{
+        memset(out, 0, sizeof(*out));
+        cleanup_free char *copy = strdup(spec);
+        if (copy == NULL)
+                return burrow_error_set(err, ENOMEM, "parsing -v `%s`", spec);
+        char *host = copy;
+        char *ctr = strchr(host, ':');
+        if (ctr == NULL || ctr == host)
+                return burrow_error_set(err, 0, "bad volume `%s`: expected HOST-PATH:CONTAINER-PATH[:ro|rw]", spec);
+        *ctr++ = '\0';
+        char *opts = strchr(ctr, ':');
+        if (opts)
+                *opts++ = '\0';
+        if (*ctr == '\0')
+                return burrow_error_set(err, 0, "bad volume `%s`: the container path is empty", spec);
+        if (ctr[0] != '/')
+                return burrow_error_set(err, 0, "bad volume `%s`: the container path `%s` must be absolute", spec, ctr);
+        bool ro = false;
+        if (opts) {
+                for (char *tok = strtok(opts, ","); tok; tok = strtok(NULL, ",")) {
+                        if (strcmp(tok, "ro") == 0)
+                                ro = true;
+                        else if (strcmp(tok, "rw") == 0)
+                                ro = false;
+                        else
+                                return burrow_error_set(err, 0, "bad volume `%s`: unknown option `%s` (use ro or rw)", spec, tok);
+                }
+        }
+        if (host[0] != '/' && strncmp(host, "./", 2) != 0 && strncmp(host, "../", 3) != 0 && strcmp(host, ".") != 0 &&
+            strcmp(host, "..") != 0)
+                return burrow_error_set(err, 0, "bad volume `%s`: the host path `%s` must be absolute or start with ./", spec, host);
+        char resolved[PATH_MAX];
+        if (realpath(host, resolved) == NULL)
+                return burrow_error_set(err, errno, "bind source `%s` (from -v `%s`)", host, spec);
+        out->source = strdup(resolved);
+        out->dest = path_clean_absolute(ctr);
+        out->readonly = ro;
+        if (out->source == NULL || out->dest == NULL) {
+                burrow_bind_free(out);
+                return burrow_error_set(err, ENOMEM, "parsing -v `%s`", spec);
+        }
+        return 0;
+}
+
+static int parse_id(const char *s, size_t len, uint32_t *out)
+{
+        if (len == 0 || len > 10)
+                return -1;
+        unsigned long long v = 0;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -1;
+                v = v * 10 + (unsigned)(s[i] - '0');
+        }
+        if (v >= UINT32_MAX) /* (uid_t)-1 means "no change" to the kernel */
+                return -1;
+        *out = (uint32_t)v;
+        return 0;
+}
+
+int burrow_user_parse(const char *spec, uid_t *uid, gid_t *gid, bool *has_gid, struct burrow_error **err)
+{
+        const char *colon = strchr(spec, ':');
+        size_t ulen = colon ? (size_t)(colon - spec) : strlen(spec);
+        uint32_t u, g = 0;
+        if (parse_id(spec, ulen, &u) < 0)
+                return burrow_error_set(err, 0, "bad user `%s`: expected a numeric UID[:GID] (names need an image's /etc/passwd)", spec);
+        if (colon && parse_id(colon + 1, strlen(colon + 1), &g) < 0)
+                return burrow_error_set(err, 0, "bad user `%s`: the group must be a numeric GID", spec);
+        *uid = u;
+        *gid = g;
+        *has_gid = colon != NULL;
+        return 0;
+}
+
+int burrow_env_check(const char *entry, struct burrow_error **err)
+{
+        if (entry[0] == '\0' || entry[0] == '=')
+                return burrow_error_set(err, 0, "bad environment entry `%s`: expected KEY=VALUE or KEY", entry);
+        return 0;
+}
+
+const char *env_lookup(char *const *envp, const char *key)
+{
+        size_t klen = strlen(key);
+        for (char *const *e = envp; e && *e; e++)
+                if (strncmp(*e, key, klen) == 0 && (*e)[klen] == '=')
+                        return *e + klen + 1;
+        return NULL;
+}
+
+/* Set KEY=VALUE in a NULL-terminated array owned by the caller, replacing an old entry. */
+static int env_put(char ***envp, size_t *n, const char *entry)
+{
+        size_t klen = strcspn(entry, "=");
+        for (size_t i = 0; i < *n; i++)
+                if (strncmp((*envp)[i], entry, klen) == 0 && (*envp)[i][klen] == '=') {
+                        char *copy = strdup(entry);
+                        if (copy == NULL)
+                                return -1;
+                        free((*envp)[i]);
+                        (*envp)[i] = copy;
+                        return 0;
+                }
+        char **bigger = realloc(*envp, (*n + 2) * sizeof(char *));
+        if (bigger == NULL)
+                return -1;
+        *envp = bigger;
+        if (((*envp)[*n] = strdup(entry)) == NULL)
+                return -1;
+        (*n)++;
+        (*envp)[*n] = NULL;
+        return 0;
+}
+
+char **burrow_build_env(const struct burrow_run_config *cfg, const char *hostname, struct burrow_error **err)
+{
+        cleanup_strv char **env = calloc(1, sizeof(char *));
+        size_t n = 0;
+        if (env == NULL)
+                goto oom;
+        char buf[512];
+        snprintf(buf, sizeof(buf), "PATH=%s", BURROW_DEFAULT_PATH);
+        if (env_put(&env, &n, buf) < 0)
+                goto oom;
+        snprintf(buf, sizeof(buf), "HOSTNAME=%s", hostname);
+        if (env_put(&env, &n, buf) < 0)
+                goto oom;
+        if (env_put(&env, &n, (!cfg->has_user || cfg->uid == 0) ? "HOME=/root" : "HOME=/") < 0)
+                goto oom;
+        if (cfg->tty && env_put(&env, &n, "TERM=xterm") < 0)
+                goto oom;
+        for (size_t i = 0; i < cfg->n_env; i++) {
+                const char *e = cfg->env[i];
+                if (strchr(e, '=') == NULL) {
+                        const char *v = getenv(e);
+                        if (v == NULL)
+                                continue; /* docker drops an unset KEY */
+                        cleanup_free char *kv = NULL;
+                        if (asprintf(&kv, "%s=%s", e, v) < 0 || env_put(&env, &n, kv) < 0)
+                                goto oom;
+                } else if (env_put(&env, &n, e) < 0) {
+                        goto oom;
+                }
+        }
+        return steal_pointer(&env);
+oom:
+        burrow_error_set(err, ENOMEM, "building the container environment");
+        return NULL;
+}

@@ -1,0 +1,62 @@
+/* What one `burrow run` asks for: filled by a front end, read by the runtime. */
+#ifndef BURROW_SANDBOX_CONFIG_H
+#define BURROW_SANDBOX_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "net/net.h"
+#include "util/error.h"
+
+struct burrow_bind {
+        char *source; /* absolute host path */
+        char *dest;   /* absolute container path, cleaned */
+        bool readonly;
+};
+
+struct burrow_global {
+        char *root;    /* --root: the image store (images arrive later) */
+        char *runroot; /* --runroot: runtime state */
+};
+
+struct burrow_run_config {
+        char *rootfs;   /* host directory used as / */
+        char **argv;    /* the workload and its arguments */
+        char **env;     /* -e entries as given: KEY=VAL, or KEY (taken from burrow's environment) */
+        size_t n_env;
+        struct burrow_bind *binds;
+        size_t n_binds;
+        char *workdir;  /* -w, inside the container */
+        char *hostname; /* --hostname; NULL: the short container ID */
+        bool has_user;
+        uid_t uid; /* -u UID[:GID] */
+        gid_t gid;
+        bool has_gid;
+        bool interactive; /* -i */
+        bool tty;         /* -t */
+        bool init;        /* PID 1 is burrow's init (default) rather than the workload */
+        bool remove;      /* --rm (rootfs containers keep no state after exit in any case) */
+        enum burrow_net_mode net;
+};
+
+void burrow_run_config_init(struct burrow_run_config *cfg);
+void burrow_run_config_free(struct burrow_run_config *cfg);
+
+/* -v HOST:CTR[:ro|rw]. HOST must be absolute or start with "./" or "../" (made absolute here). */
+int burrow_bind_parse(const char *spec, struct burrow_bind *out, struct burrow_error **err);
+void burrow_bind_free(struct burrow_bind *b);
+/* -u UID[:GID], numeric. */
+int burrow_user_parse(const char *spec, uid_t *uid, gid_t *gid, bool *has_gid, struct burrow_error **err);
+/* -e KEY=VAL or KEY; KEY must be non-empty and contain no '='. */
+int burrow_env_check(const char *entry, struct burrow_error **err);
+
+/* The workload's environment, docker style: PATH, HOSTNAME, HOME (and TERM with -t), then the
+ * -e entries in order (later ones win; KEY alone copies burrow's own value or is dropped). */
+char **burrow_build_env(const struct burrow_run_config *cfg, const char *hostname, struct burrow_error **err);
+/* Value of KEY in an envp array, or NULL. */
+const char *env_lookup(char *const *envp, const char *key);
+
+#define BURROW_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#endif

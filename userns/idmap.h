@@ -1,0 +1,57 @@
+/* User and group ID maps: the ranges written to /proc/PID/{uid,gid}_map. */
+#ifndef BURROW_USERNS_IDMAP_H
+#define BURROW_USERNS_IDMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+#define IDMAP_MAX_RANGES 340 /* the kernel's limit per map since Linux 4.15 */
+
+struct idmap_range {
+        uint32_t inside;
+        uint32_t outside;
+        uint32_t count;
+};
+
+struct idmap {
+        size_t n;
+        struct idmap_range r[IDMAP_MAX_RANGES];
+};
+
+/* Parse the text of /proc/PID/uid_map (or the same format): lines "INSIDE OUTSIDE COUNT".
+ * Rejects malformed lines, zero counts, overflow and overlapping inside ranges. */
+int idmap_parse(const char *text, struct idmap *out, struct burrow_error **err);
+/* Format as uid_map text into buf; returns the length, or -1 if it does not fit. */
+int idmap_format(const struct idmap *map, char *buf, size_t size);
+/* Map an inside ID to the host; false if unmapped. */
+bool idmap_to_outside(const struct idmap *map, uint32_t inside, uint32_t *outside);
+/* Map a host ID to the inside; false if unmapped. */
+bool idmap_to_inside(const struct idmap *map, uint32_t outside, uint32_t *inside);
+/* Total number of IDs mapped. */
+uint64_t idmap_size(const struct idmap *map);
+int idmap_add(struct idmap *map, uint32_t inside, uint32_t outside, uint32_t count, struct burrow_error **err);
+
+enum idmap_kind {
+        IDMAP_SINGLE,   /* caller -> 0, nothing else: works with no helper and no range */
+        IDMAP_IDENTITY, /* real root on the host: all IDs map to themselves */
+};
+
+struct idmap_plan {
+        enum idmap_kind kind;
+        struct idmap uids;
+        struct idmap gids;
+        bool deny_setgroups; /* required by the kernel for an unprivileged single-ID gid map */
+};
+
+/* What burrow maps for the caller (host uid/gid). */
+int idmap_plan_for_caller(uid_t uid, gid_t gid, struct idmap_plan *plan, struct burrow_error **err);
+const char *idmap_kind_name(enum idmap_kind kind);
+
+/* Write the plan into /proc/PID (setgroups first, as the kernel requires). */
+int idmap_plan_apply(const struct idmap_plan *plan, pid_t pid, struct burrow_error **err);
+
+#endif

@@ -1,0 +1,85 @@
+#include "config.h"
+
+#include "userns/subid.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/fsutil.h"
+#include "util/log.h"
+
+static int parse_field_u32(const char *s, size_t len, uint32_t *out)
+{
+        if (len == 0 || len > 10)
+                return -1;
+        uint64_t v = 0;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -1;
+                v = v * 10 + (uint64_t)(s[i] - '0');
+        }
+        if (v > UINT32_MAX)
+                return -1;
+        *out = (uint32_t)v;
+        return 0;
+}
+
+size_t subid_parse(const char *text, const char *filename, const char *user, uid_t uid,
+                   struct subid_range *out, size_t max)
+{
+        char uid_text[16];
+        snprintf(uid_text, sizeof(uid_text), "%u", (unsigned)uid);
+        size_t found = 0;
+        int line = 0;
+        for (const char *p = text; *p;) {
+                line++;
+                const char *eol = strchrnul(p, '\n');
+                const char *next = *eol ? eol + 1 : eol;
+                size_t len = (size_t)(eol - p);
+                if (len == 0 || p[0] == '#') {
+                        p = next;
+                        continue;
+                }
+                const char *c1 = memchr(p, ':', len);
+                const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(eol - c1 - 1)) : NULL;
+                uint32_t start, count;
+                if (c1 == NULL || c2 == NULL || c1 == p || parse_field_u32(c1 + 1, (size_t)(c2 - c1 - 1), &start) < 0 ||
+                    parse_field_u32(c2 + 1, (size_t)(eol - c2 - 1), &count) < 0 || count == 0 ||
+                    (uint64_t)start + count > UINT32_MAX + 1ull) {
+                        burrow_warn("%s:%d: ignoring malformed entry `%.*s` (expected NAME:START:COUNT)", filename, line,
+                                    (int)len, p);
+                        p = next;
+                        continue;
+                }
+                size_t nlen = (size_t)(c1 - p);
+                bool match = (user && strlen(user) == nlen && memcmp(p, user, nlen) == 0) ||
+                             (strlen(uid_text) == nlen && memcmp(p, uid_text, nlen) == 0);
+                if (match && found < max)
+                        out[found++] = (struct subid_range){ start, count };
+                p = next;
+        }
+        return found;
+}
+
+int subid_lookup(const char *filename, const char *user, uid_t uid, struct subid_range *out, size_t max,
+                 size_t *n, struct burrow_error **err)
+{
+        cleanup_free char *text = NULL;
+        struct burrow_error *local = NULL;
+        *n = 0;
+        if (read_file_at(AT_FDCWD, filename, &text, NULL, &local) < 0) {
+                int e = local->errnum;
+                if (e == ENOENT) {
+                        burrow_error_free(local);
+                        return 0;
+                }
+                *err = local;
+                return -1;
+        }
+        *n = subid_parse(text, filename, user, uid, out, max);
+        return 0;
+}
