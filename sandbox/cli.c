@@ -87,16 +87,40 @@ int cli_help(const char *verb, FILE *out)
 }
 
 /* getopt_long in POSIX mode ("+"): stop at the first positional, report errors ourselves. */
-static int option_error(const char *verb, int argc, char **argv, int opt, const struct option *longs,
-                        struct burrow_error **err)
+static int option_error(const char *verb, const char *token, int opt, struct burrow_error **err)
 {
-        const char *arg = optind - 1 < argc ? argv[optind - 1] : "?";
         if (opt == ':')
-                return burrow_error_set(err, 0, "option `%s` of `burrow %s` needs a value (see `burrow help %s`)", arg, verb, verb);
-        (void)longs;
-        if (optopt && optopt != '?' && (arg[0] != '-' || arg[1] != '-'))
+                return burrow_error_set(err, 0, "option `%s` of `burrow %s` needs a value (see `burrow help %s`)", token, verb, verb);
+        if (token[0] == '-' && token[1] != '-' && optopt)
                 return burrow_error_set(err, 0, "unknown option `-%c` for `burrow %s` (see `burrow help %s`)", optopt, verb, verb);
-        return burrow_error_set(err, 0, "unknown option `%s` for `burrow %s` (see `burrow help %s`)", arg, verb, verb);
+        size_t len = strcspn(token, "=");
+        return burrow_error_set(err, 0, "unknown option `%.*s` for `burrow %s` (see `burrow help %s`)", (int)len, token, verb, verb);
+}
+
+/* getopt_long accepts any unambiguous prefix ("--root" for "--rootfs"); docker and podman do
+ * not, and a prefix that silently turns into another option is a trap. Returns -1 when the
+ * long option at argv[token] was abbreviated. */
+static int long_option_exact(char **argv, int token, const struct option *longs, int longindex)
+{
+        if (longindex < 0)
+                return 0;
+        const char *arg = argv[token];
+        const char *name = longs[longindex].name;
+        size_t len = strlen(name);
+        if (strncmp(arg, "--", 2) != 0 || strncmp(arg + 2, name, len) != 0 || (arg[2 + len] != '\0' && arg[2 + len] != '='))
+                return -1;
+        return 0;
+}
+
+/* One getopt_long step that also rejects abbreviated long options. */
+static int next_option(int argc, char **argv, const char *shorts, const struct option *longs, int *token)
+{
+        int longindex = -1;
+        *token = optind ? optind : 1;
+        int opt = getopt_long(argc, argv, shorts, longs, &longindex);
+        if (opt != -1 && opt != '?' && opt != ':' && long_option_exact(argv, *token, longs, longindex) < 0)
+                return '?';
+        return opt;
 }
 
 int cli_parse_global(int argc, char **argv, struct burrow_global *global, int *verb_index, int *done,
@@ -114,8 +138,8 @@ int cli_parse_global(int argc, char **argv, struct burrow_global *global, int *v
         *done = 0;
         optind = 0;
         opterr = 0;
-        int opt;
-        while ((opt = getopt_long(argc, argv, "+:h", longs, NULL)) != -1) {
+        int opt, token;
+        while ((opt = next_option(argc, argv, "+:h", longs, &token)) != -1) {
                 switch (opt) {
                 case OPT_ROOT:
                         free(global->root);
@@ -138,10 +162,10 @@ int cli_parse_global(int argc, char **argv, struct burrow_global *global, int *v
                         *done = 1;
                         return 0;
                 case ':':
-                        return burrow_error_set(err, 0, "option `%s` needs a value (see `burrow --help`)", argv[optind - 1]);
+                        return burrow_error_set(err, 0, "option `%s` needs a value (see `burrow --help`)", argv[token]);
                 default:
                         return burrow_error_set(err, 0, "unknown global option `%s` (global options go before the verb; see `burrow --help`)",
-                                                argv[optind - 1]);
+                                                argv[token]);
                 }
         }
         *verb_index = optind;
@@ -184,8 +208,8 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
         *help = 0;
         optind = 0;
         opterr = 0;
-        int opt;
-        while ((opt = getopt_long(argc, argv, "+:v:e:w:u:ith", longs, NULL)) != -1) {
+        int opt, token;
+        while ((opt = next_option(argc, argv, "+:v:e:w:u:ith", longs, &token)) != -1) {
                 switch (opt) {
                 case OPT_ROOTFS:
                         free(cfg->rootfs);
@@ -253,7 +277,7 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                         *help = 1;
                         return 0;
                 default:
-                        return option_error("run", argc, argv, opt, longs, err);
+                        return option_error("run", argv[token], opt, err);
                 }
         }
         size_t n = 0;

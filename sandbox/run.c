@@ -66,6 +66,11 @@ static int child_exec_workload(const struct child_args *a, int tty_slave, struct
         const struct burrow_run_config *cfg = a->cfg;
         if (tty_slave >= 0 && tty_become_controlling(tty_slave, err) < 0)
                 return -1;
+        /* Default dispositions, whatever burrow inherited (a background job starts with
+         * SIGINT and SIGQUIT ignored, and exec keeps "ignored"). */
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        signal(sig, SIG_DFL);
         if (sigprocmask(SIG_SETMASK, &a->saved_mask, NULL) < 0)
                 return burrow_error_set(err, errno, "restoring the signal mask");
         return exec_workload(cfg->argv, a->envp, a->rootfs, err);
@@ -86,8 +91,9 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
         struct mounts_options mopts = { .devpts_gid5 = idmap_to_outside(&a->plan->gids, 5, &outside) };
         if (mounts_setup(cfg, &mopts, err) < 0)
                 return -1;
-        if (cfg->workdir && mkdir(cfg->workdir, 0755) < 0 && errno != EEXIST && errno != ENOENT)
-                return burrow_error_set(err, errno, "creating working directory `%s`", cfg->workdir);
+        /* docker creates a missing working directory (as root, before switching users). */
+        if (cfg->workdir && mkdir_parents(cfg->workdir, 0755) < 0)
+                return burrow_error_set(err, errno, "creating working directory `%s` (-w)", cfg->workdir);
         if (!a->plan->deny_setgroups && setgroups(0, NULL) < 0)
                 return burrow_error_set(err, errno, "clearing supplementary groups");
         if (cfg->has_user) {
@@ -395,13 +401,15 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                 sigprocmask(SIG_SETMASK, &saved_mask, NULL);
                 return burrow_error_set(err, errno, "starting the container");
         }
-        /* Written while the child sets up its mounts. */
+        /* Written while the child sets up its mounts; the lock says "alive" until we exit. */
         struct burrow_error *state_err = NULL;
-        bool have_state = runroot_state_write(runroot, id, pid, rootfs, &state_err) == 0;
+        cleanup_close int state_lock = runroot_state_write(runroot, id, pid, rootfs, &state_err);
+        bool have_state = state_lock >= 0;
         if (!have_state) {
                 burrow_warn("%s", state_err->msg);
                 burrow_error_free(state_err);
         }
+        runroot_prune_stale(runroot);
         int status = 0;
         bool reaped;
         ret = parent_loop(pid, sock, sfd, cfg, &status, &reaped, err);

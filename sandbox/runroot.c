@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +67,9 @@ int runroot_state_write(const char *runroot, const char *id, pid_t pid, const ch
                 return burrow_error_set(err, errno, "creating `%s`", containers);
         if (mkdir(dir, 0700) < 0)
                 return burrow_error_set(err, errno, "creating `%s`", dir);
+        cleanup_close int lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0)
+                return burrow_error_set(err, errno, "locking `%s`", dir);
         json_t *state = json_pack("{s:s, s:I, s:s, s:s, s:I}", "id", id, "pid", (json_int_t)pid, "rootfs", rootfs,
                                   "status", "running", "started", (json_int_t)time(NULL));
         if (state == NULL)
@@ -77,7 +82,7 @@ int runroot_state_write(const char *runroot, const char *id, pid_t pid, const ch
                 return -1;
         if (rename(tmp, final) < 0)
                 return burrow_error_set(err, errno, "renaming `%s` into place", tmp);
-        return 0;
+        return steal_fd(&lock);
 }
 
 void runroot_state_remove(const char *runroot, const char *id)
@@ -87,4 +92,28 @@ void runroot_state_remove(const char *runroot, const char *id)
         unlink(path);
         snprintf(path, sizeof(path), "%s/containers/%s", runroot, id);
         rmdir(path);
+}
+
+void runroot_prune_stale(const char *runroot)
+{
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/containers", runroot);
+        cleanup_close int top = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (top < 0)
+                return;
+        cleanup_closedir DIR *d = fdopendir(top);
+        if (d == NULL)
+                return;
+        top = -1; /* owned by d now */
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                if (de->d_name[0] == '.')
+                        continue;
+                cleanup_close int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+                        continue; /* alive, or not ours to judge */
+                unlinkat(fd, "state.json", 0);
+                unlinkat(fd, "state.json.tmp", 0);
+                unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+        }
 }

@@ -85,6 +85,26 @@ int read_long_file(const char *path, long *value)
         return 0;
 }
 
+int mkdir_parents(const char *path, mode_t mode)
+{
+        char buf[PATH_MAX];
+        if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        for (char *p = buf + 1;; p++) {
+                if (*p != '/' && *p != '\0')
+                        continue;
+                char saved = *p;
+                *p = '\0';
+                if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                        return -1;
+                *p = saved;
+                if (saved == '\0')
+                        return 0;
+        }
+}
+
 char *path_clean_absolute(const char *path)
 {
         if (path == NULL || path[0] != '/') {

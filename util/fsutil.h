@@ -16,6 +16,9 @@ int read_file_at(int dirfd, const char *path, char **out, size_t *len, struct bu
 /* Read a sysctl-style integer file; returns 0 and sets *value, -1 (errno set) if unreadable. */
 int read_long_file(const char *path, long *value);
 
+/* mkdir -p: create PATH and its missing parents with MODE (existing ones are fine). */
+int mkdir_parents(const char *path, mode_t mode);
+
 /* Lexically clean an absolute container path: collapse "//" and ".", resolve ".." without
  * ever climbing above "/". Returns a new string, or NULL (errno EINVAL) for a relative path. */
 char *path_clean_absolute(const char *path);

@@ -1,0 +1,73 @@
+# Shared by the integration tests: the built binary, a busybox rootfs, leak checks.
+# BURROW (the binary) and MAKE_ROOTFS come from tests/integration.sh.
+
+burrow() { "$BURROW" "$@"; }
+
+# The host ID that inside ID $2 maps to, read from a container's uid_map/gid_map text in $1.
+outside_id() {
+    awk -v id="$2" '$1 <= id && id < $1 + $3 { print $2 + id - $1; found = 1 } END { if (!found) exit 1 }' <<<"$1"
+}
+
+make_rootfs() {
+    "$MAKE_ROOTFS" "$1" >/dev/null
+}
+
+common_setup_file() {
+    export ROOTFS="$BATS_FILE_TMPDIR/rootfs"
+    make_rootfs "$ROOTFS"
+}
+
+common_setup() {
+    MOUNTS_BEFORE=$(cat /proc/self/mountinfo)
+}
+
+my_leftovers() {
+    pgrep -u "$(id -u)" -x burrow-init || true
+    pgrep -u "$(id -u)" -f 'sleep 1234[0-9]' || true
+}
+
+# After every test: nothing of the container may remain on the host.
+common_teardown() {
+    local i left
+    for i in $(seq 50); do
+        left=$(my_leftovers)
+        [ -z "$left" ] && break
+        sleep 0.1
+    done
+    if [ -n "$left" ]; then
+        echo "processes left behind: $left" >&2
+        ps -o pid,user,args -p "$(echo $left | tr ' ' ',')" >&2 || true
+        return 1
+    fi
+    if [ "$(cat /proc/self/mountinfo)" != "$MOUNTS_BEFORE" ]; then
+        echo "host mount table changed:" >&2
+        diff <(echo "$MOUNTS_BEFORE") /proc/self/mountinfo >&2 || true
+        return 1
+    fi
+}
+
+# Wait until file $1 exists (up to 10 s).
+wait_for_file() {
+    local i
+    for i in $(seq 100); do
+        [ -e "$1" ] && return 0
+        sleep 0.1
+    done
+    echo "timed out waiting for $1" >&2
+    return 1
+}
+
+assert_status() {
+    if [ "$status" -ne "$1" ]; then
+        echo "expected exit status $1, got $status; output: $output" >&2
+        return 1
+    fi
+}
+
+assert_output_has() {
+    if ! grep -qE -- "$1" <<<"$output"; then
+        echo "output does not match /$1/:" >&2
+        echo "$output" >&2
+        return 1
+    fi
+}
