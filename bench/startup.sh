@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Start-up cost of a container running `true`: burrow against bwrap, ch-run and plain /bin/true,
+# in one hyperfine run, as an unprivileged user. Prints burrow's ratio to each.
+#
+# Usage: bench/startup.sh [BURROW-BINARY]      (default: build/burrow)
+# Needs: hyperfine bubblewrap charliecloud-runtime jq busybox-static (scripts/install-deps --bench)
+# Run as root, it re-runs itself as the test user burrow-test (created by the test suite).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+burrow=$(readlink -f "${1:-$here/../build/burrow}")
+runs=${RUNS:-300}
+
+for tool in hyperfine bwrap ch-run jq; do
+    command -v "$tool" >/dev/null || { echo "startup.sh: $tool missing: scripts/install-deps --bench" >&2; exit 1; }
+done
+[ -x "$burrow" ] || { echo "startup.sh: no burrow binary at $burrow (build first)" >&2; exit 1; }
+
+if [ "$(id -u)" = 0 ] && [ -z "${BENCH_AS_ROOT:-}" ]; then
+    id burrow-test >/dev/null 2>&1 || useradd --create-home --shell /bin/sh burrow-test
+    stage=$(mktemp -d /tmp/burrow-bench.XXXXXX)
+    trap 'rm -rf "$stage"' EXIT
+    cp "$burrow" "$stage/burrow"
+    cp "$0" "$stage/startup.sh"
+    cp "$here/../scripts/make-rootfs" "$stage/make-rootfs"
+    chmod -R a+rX "$stage"
+    chmod 0755 "$stage"
+    runuser -u burrow-test -- env HOME=/home/burrow-test MAKE_ROOTFS="$stage/make-rootfs" RUNS="$runs" \
+        bash "$stage/startup.sh" "$stage/burrow"
+    exit
+fi
+
+work=$(mktemp -d /tmp/burrow-bench-rootfs.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+"${MAKE_ROOTFS:-$here/../scripts/make-rootfs}" "$work/r" >/dev/null
+R=$work/r
+echo "# $(uname -r), $(nproc) cores, as $(id -un); burrow $("$burrow" --version | cut -d' ' -f3)," \
+     "$(bwrap --version), $(ch-run --version 2>&1 | head -1 | sed 's/^/ch-run /')"
+
+hyperfine -N --warmup 30 --runs "$runs" --export-json "$work/r.json" \
+    -n burrow "$burrow run --net=none --rootfs $R true" \
+    -n bwrap "bwrap --unshare-all --bind $R / --proc /proc --dev /dev true" \
+    -n ch-run "ch-run $R -- true" \
+    -n true "/bin/true" >&2
+
+jq -r '
+  (.results | map({(.command): .mean}) | add) as $m
+  | "mean ms: burrow \($m.burrow*1000|.*100|round/100)  bwrap \($m.bwrap*1000|.*100|round/100)  ch-run \($m["ch-run"]*1000|.*100|round/100)  /bin/true \($m.true*1000|.*100|round/100)",
+    "ratio burrow/bwrap  \($m.burrow/$m.bwrap|.*100|round/100)x",
+    "ratio burrow/ch-run \($m.burrow/$m["ch-run"]|.*100|round/100)x",
+    "ratio burrow/true   \($m.burrow/$m.true|.*100|round/100)x"' "$work/r.json"
