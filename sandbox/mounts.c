@@ -114,30 +114,50 @@ static int bind_in_root(int rootfd, const char *root_name, const char *source, c
         return 0;
 }
 
+/* Mount onto NAME inside DIRFD, a directory of a tmpfs burrow has just mounted: nothing in it
+ * can be a symlink, so it is created directly. */
+static int mount_on_new_entry(int dirfd, const char *name, bool dir, const char *source, const char *fstype,
+                              unsigned long flags, const char *data, struct burrow_error **err)
+{
+        cleanup_close int fd = -1;
+        if (dir) {
+                if (mkdirat(dirfd, name, 0755) < 0)
+                        return burrow_error_set(err, errno, "creating `/dev/%s`", name);
+                fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        } else {
+                fd = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        }
+        if (fd < 0)
+                return burrow_error_set(err, errno, "creating `/dev/%s`", name);
+        char p[FD_PATH_MAX];
+        if (mount(source, fd_path(fd, p), fstype, flags, data) < 0)
+                return burrow_error_set(err, errno, "mounting %s `%s` on `/dev/%s`", fstype ? fstype : "bind", source, name);
+        return 0;
+}
+
 static int setup_dev(int rootfd, const char *root_name, const struct mounts_options *opts, struct burrow_error **err)
 {
         static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
         if (mount_in_root(rootfd, root_name, "/dev", ROOTFS_CREATE_DIR, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
                           "mode=755,size=65536k", err) < 0)
                 return -1;
+        cleanup_close int devfd = rootfs_resolve(rootfd, root_name, "/dev", ROOTFS_EXISTING, err);
+        if (devfd < 0)
+                return -1;
         for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
-                char host[32], ctr[32];
+                char host[32];
                 snprintf(host, sizeof(host), "/dev/%s", devices[i]);
-                snprintf(ctr, sizeof(ctr), "/dev/%s", devices[i]);
-                if (mount_in_root(rootfd, root_name, ctr, ROOTFS_CREATE_FILE, host, NULL, MS_BIND, NULL, err) < 0)
+                if (mount_on_new_entry(devfd, devices[i], false, host, NULL, MS_BIND, NULL, err) < 0)
                         return -1;
         }
         /* A private devpts instance: the container sees only its own ptys. GID 5 (tty) only when
          * it is mapped, or the kernel refuses the mount. */
-        if (mount_in_root(rootfd, root_name, "/dev/pts", ROOTFS_CREATE_DIR, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-                          opts->devpts_gid5 ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620",
-                          err) < 0)
+        if (mount_on_new_entry(devfd, "pts", true, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                               opts->devpts_gid5 ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620",
+                               err) < 0)
                 return -1;
-        if (mount_in_root(rootfd, root_name, "/dev/shm", ROOTFS_CREATE_DIR, "shm", "tmpfs",
-                          MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", err) < 0)
-                return -1;
-        cleanup_close int devfd = rootfs_resolve(rootfd, root_name, "/dev", ROOTFS_EXISTING, err);
-        if (devfd < 0)
+        if (mount_on_new_entry(devfd, "shm", true, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k",
+                               err) < 0)
                 return -1;
         static const char *const links[][2] = {
                 { "pts/ptmx", "ptmx" },           { "/proc/self/fd", "fd" },         { "/proc/self/fd/0", "stdin" },
