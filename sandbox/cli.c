@@ -123,6 +123,17 @@ static int next_option(int argc, char **argv, const char *shorts, const struct o
         return opt;
 }
 
+/* Replace *dst by a copy of value (an option given twice: the last wins, as with docker). */
+static int set_string(char **dst, const char *value, const char *option, struct burrow_error **err)
+{
+        char *copy = strdup(value);
+        if (copy == NULL)
+                return burrow_error_set(err, ENOMEM, "%s", option);
+        free(*dst);
+        *dst = copy;
+        return 0;
+}
+
 int cli_parse_global(int argc, char **argv, struct burrow_global *global, int *verb_index, int *done,
                      struct burrow_error **err)
 {
@@ -142,12 +153,12 @@ int cli_parse_global(int argc, char **argv, struct burrow_global *global, int *v
         while ((opt = next_option(argc, argv, "+:h", longs, &token)) != -1) {
                 switch (opt) {
                 case OPT_ROOT:
-                        free(global->root);
-                        global->root = strdup(optarg);
+                        if (set_string(&global->root, optarg, "--root", err) < 0)
+                                return -1;
                         break;
                 case OPT_RUNROOT:
-                        free(global->runroot);
-                        global->runroot = strdup(optarg);
+                        if (set_string(&global->runroot, optarg, "--runroot", err) < 0)
+                                return -1;
                         break;
                 case OPT_LOG_LEVEL:
                         if (burrow_log_level_parse(optarg, &burrow_log_level) < 0)
@@ -212,9 +223,8 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
         while ((opt = next_option(argc, argv, "+:v:e:w:u:ith", longs, &token)) != -1) {
                 switch (opt) {
                 case OPT_ROOTFS:
-                        free(cfg->rootfs);
-                        if ((cfg->rootfs = strdup(optarg)) == NULL)
-                                return burrow_error_set(err, ENOMEM, "--rootfs");
+                        if (set_string(&cfg->rootfs, optarg, "--rootfs", err) < 0)
+                                return -1;
                         break;
                 case 'v': {
                         struct burrow_bind b;
@@ -238,16 +248,14 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 case 'w':
                         if (optarg[0] != '/')
                                 return burrow_error_set(err, 0, "working directory `%s` must be an absolute path (-w)", optarg);
-                        free(cfg->workdir);
-                        if ((cfg->workdir = strdup(optarg)) == NULL)
-                                return burrow_error_set(err, ENOMEM, "-w");
+                        if (set_string(&cfg->workdir, optarg, "-w", err) < 0)
+                                return -1;
                         break;
                 case OPT_HOSTNAME:
                         if (optarg[0] == '\0' || strlen(optarg) > 64)
                                 return burrow_error_set(err, 0, "hostname `%s` must be 1 to 64 characters", optarg);
-                        free(cfg->hostname);
-                        if ((cfg->hostname = strdup(optarg)) == NULL)
-                                return burrow_error_set(err, ENOMEM, "--hostname");
+                        if (set_string(&cfg->hostname, optarg, "--hostname", err) < 0)
+                                return -1;
                         break;
                 case 'u':
                         if (burrow_user_parse(optarg, &cfg->uid, &cfg->gid, &cfg->has_gid, err) < 0)

@@ -37,11 +37,13 @@ else
     # Stock device modes on Debian/Fedora; these test machines ship them 0600.
     echo "# test setup: chmod 0666 /dev/fuse /dev/net/tun (their stock mode on Debian/Fedora)"
     for dev in /dev/fuse /dev/net/tun; do [ -e "$dev" ] && chmod 0666 "$dev"; done
+    # flock: `make -j check` runs the modes at once, and useradd fails on a locked /etc/passwd.
     if [ "$mode" = user ] && ! id burrow-test >/dev/null 2>&1; then
-        useradd --create-home --shell /bin/sh burrow-test
+        flock /tmp/burrow-test-useradd.lock useradd --create-home --shell /bin/sh burrow-test
     fi
     if [ "$mode" = norange ] && ! id burrow-norange >/dev/null 2>&1; then
-        useradd --create-home --shell /bin/sh -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 burrow-norange
+        flock /tmp/burrow-test-useradd.lock \
+            useradd --create-home --shell /bin/sh -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 burrow-norange
     fi
 fi
 
