@@ -10,6 +10,7 @@
 
 #include "sandbox/info.h"
 #include "sandbox/run.h"
+#include "sandbox/unshare.h"
 #include "util/log.h"
 
 static const char overview[] =
@@ -20,6 +21,7 @@ static const char overview[] =
         "Verbs:\n"
         "  run       run a command in a new container\n"
         "  info      show what this host supports and how to fix what is missing\n"
+        "  unshare   run a command in a user namespace mapped as burrow maps containers\n"
         "  help      show help for a verb\n"
         "  version   show burrow's version\n"
         "\n"
@@ -44,11 +46,14 @@ static const char run_help[] =
         "  -e, --env KEY=VAL|KEY     set an environment variable (KEY alone copies burrow's)\n"
         "  -w, --workdir DIR         working directory inside (created if missing)\n"
         "  --hostname NAME           container hostname (default: the short container ID)\n"
-        "  -u, --user UID[:GID]      run as UID (and GID) inside; must be mapped\n"
+        "  -u, --user UID[:GID]      run as UID (and GID, default 0) inside; must be mapped\n"
         "  -i, --interactive         pass stdin to the container (otherwise it reads /dev/null)\n"
         "  -t, --tty                 give the container a pseudo-terminal\n"
         "  --init / --no-init        PID 1 is burrow's init (default), or CMD itself\n"
         "  --net, --network MODE     none (default: loopback only) or host\n"
+        "  --userns MODE             auto (default: your subordinate ID range if you have one, else a\n"
+        "                            single-ID map), single, or keep-id (your UID/GID inside = yours outside)\n"
+        "  --group-add GID           add a supplementary group (repeatable; needs a GID range)\n"
         "  --rm                      remove the container when it exits (always the case with --rootfs)\n"
         "  -h, --help                show this help\n"
         "\n"
@@ -62,6 +67,14 @@ static const char info_help[] =
         "/dev/fuse, kernel overlay in a user namespace, fuse-overlayfs, cgroups and /dev/net/tun,\n"
         "each with the command that would fix a missing piece.\n";
 
+static const char unshare_help[] =
+        "Usage: burrow unshare [CMD [ARG...]]\n"
+        "\n"
+        "Run CMD (default: $SHELL) as UID 0 in a new user and mount namespace with the ID mapping\n"
+        "burrow gives containers (your subordinate range when you have one), keeping your files,\n"
+        "working directory and environment: for looking at or removing files that belong to\n"
+        "subordinate IDs. Exit status: CMD's.\n";
+
 static const char version_help[] = "Usage: burrow version\n\nShow burrow's version.\n";
 static const char help_help[] = "Usage: burrow help [VERB]\n\nShow help for VERB, or the overview.\n";
 
@@ -69,7 +82,7 @@ static const struct {
         const char *verb;
         const char *help;
 } verbs[] = {
-        { "run", run_help }, { "info", info_help }, { "version", version_help }, { "help", help_help },
+        { "run", run_help }, { "info", info_help }, { "unshare", unshare_help }, { "version", version_help }, { "help", help_help },
 };
 
 int cli_help(const char *verb, FILE *out)
@@ -198,7 +211,7 @@ static int append_str(char ***arr, size_t *n, const char *s)
 
 int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *help, struct burrow_error **err)
 {
-        enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM };
+        enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM, OPT_USERNS, OPT_GROUP_ADD };
         static const struct option longs[] = {
                 { "rootfs", required_argument, NULL, OPT_ROOTFS },
                 { "volume", required_argument, NULL, 'v' },
@@ -213,6 +226,8 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 { "net", required_argument, NULL, OPT_NET },
                 { "network", required_argument, NULL, OPT_NET },
                 { "rm", no_argument, NULL, OPT_RM },
+                { "userns", required_argument, NULL, OPT_USERNS },
+                { "group-add", required_argument, NULL, OPT_GROUP_ADD },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -281,6 +296,23 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 case OPT_RM:
                         cfg->remove = true;
                         break;
+                case OPT_USERNS:
+                        if (userns_mode_parse(optarg, &cfg->userns, err) < 0)
+                                return -1;
+                        break;
+                case OPT_GROUP_ADD: {
+                        uid_t g;
+                        gid_t unused;
+                        bool has;
+                        if (burrow_user_parse(optarg, &g, &unused, &has, err) < 0 || has)
+                                return burrow_error_set(err, 0, "--group-add `%s`: expected a numeric GID", optarg);
+                        gid_t *bigger = realloc(cfg->group_add, (cfg->n_group_add + 1) * sizeof(gid_t));
+                        if (bigger == NULL)
+                                return burrow_error_set(err, ENOMEM, "--group-add");
+                        cfg->group_add = bigger;
+                        cfg->group_add[cfg->n_group_add++] = (gid_t)g;
+                        break;
+                }
                 case 'h':
                         *help = 1;
                         return 0;
@@ -362,6 +394,14 @@ int cli_main(int argc, char **argv)
                         code = r < 0 ? 0 : r;
                 else if (burrow_info_print(&global, stdout, &err) < 0)
                         code = fail(err);
+        } else if (strcmp(verb, "unshare") == 0) {
+                if (vargc > 1 && (strcmp(vargv[1], "-h") == 0 || strcmp(vargv[1], "--help") == 0)) {
+                        cli_help(verb, stdout);
+                } else {
+                        int first = vargc > 1 && strcmp(vargv[1], "--") == 0 ? 2 : 1;
+                        if (burrow_unshare(&global, vargv + first, &code, &err) < 0)
+                                code = fail(err);
+                }
         } else if (strcmp(verb, "version") == 0) {
                 int r = cmd_no_args(verb, vargc, vargv);
                 if (r != 0)

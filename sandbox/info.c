@@ -117,7 +117,7 @@ static void device_row(FILE *out, const char *key, const char *path, const char 
 
 static void subid_row(FILE *out, const char *key, const char *file, const char *user, uid_t uid, const char *fix)
 {
-        struct subid_range r[16];
+        struct sub_range r[16];
         size_t n = 0;
         struct burrow_error *err = NULL;
         char value[512];
@@ -210,13 +210,19 @@ int burrow_info_print(const struct burrow_global *global, FILE *out, struct burr
         row(out, "newuidmap/newgidmap", value, nu && ng ? NULL : "as root: apt-get install uidmap");
 
         struct idmap_plan *plan = calloc(1, sizeof(*plan));
-        if (plan && idmap_plan_for_caller(uid, getgid(), plan, err) == 0) {
-                char map[128];
+        struct burrow_error *perr = NULL;
+        if (plan && idmap_plan_for_caller(USERNS_AUTO, plan, &perr) == 0) {
+                char map[256];
                 idmap_format(&plan->uids, map, sizeof(map));
-                map[strcspn(map, "\n")] = '\0';
-                snprintf(value, sizeof(value), "%s (uid_map \"%s\")%s", idmap_kind_name(plan->kind), map,
-                         plan->kind == IDMAP_SINGLE ? ": you are root inside, other IDs in images collapse to you" : "");
-                row(out, "ID mapping", value, NULL);
+                for (char *q = map; *q; q++)
+                        if (*q == '\n')
+                                *q = q[1] ? ',' : '\0';
+                snprintf(value, sizeof(value), "%s (uid_map \"%s\"): %s%s", idmap_kind_name(plan->kind), map, plan->why,
+                         plan->kind == IDMAP_SINGLE ? "; you are root inside, other IDs in images collapse to you" : "");
+                row(out, "ID mapping", value, plan->no_range ? fix : NULL);
+        } else if (perr) {
+                row(out, "ID mapping", perr->msg, NULL);
+                burrow_error_free(perr);
         }
         free(plan);
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@
 #include "sandbox/init.h"
 #include "sandbox/mounts.h"
 #include "sandbox/runroot.h"
+#include "sandbox/spawn.h"
 #include "sandbox/sync.h"
 #include "sandbox/tty.h"
 #include "userns/diagnose.h"
@@ -46,11 +48,7 @@ struct child_args {
 
 static void cleanup_pidp(pid_t *pid)
 {
-        if (*pid > 0) {
-                kill(*pid, SIGKILL);
-                while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
-        }
+        spawn_kill_and_reap(*pid);
 }
 #define cleanup_pid __attribute__((cleanup(cleanup_pidp)))
 
@@ -94,8 +92,8 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
         /* docker creates a missing working directory (as root, before switching users). */
         if (cfg->workdir && mkdir_parents(cfg->workdir, 0755) < 0)
                 return burrow_error_set(err, errno, "creating working directory `%s` (-w)", cfg->workdir);
-        if (!a->plan->deny_setgroups && setgroups(0, NULL) < 0)
-                return burrow_error_set(err, errno, "clearing supplementary groups");
+        if (!a->plan->deny_setgroups && setgroups(cfg->n_group_add, cfg->group_add) < 0)
+                return burrow_error_set(err, errno, "setting supplementary groups");
         if (cfg->has_user) {
                 gid_t gid = cfg->has_gid ? cfg->gid : 0;
                 if (setresgid(gid, gid, gid) < 0)
@@ -126,8 +124,10 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
         return 0;
 }
 
-static _Noreturn void child_main(const struct child_args *a)
+static _Noreturn void child_main(void *arg, int sock)
 {
+        struct child_args *a = arg;
+        a->sock = sock;
         struct burrow_error *err = NULL;
         /* Die with burrow: a kill -9 of the CLI takes the whole container with it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -157,153 +157,45 @@ static _Noreturn void child_main(const struct child_args *a)
         _exit(init_run(workload));
 }
 
-static int clone_error(int e, struct burrow_error **err)
+static int check_ids_mapped(const struct burrow_run_config *cfg, const struct idmap_plan *plan, struct burrow_error **err)
 {
-        char why[512];
-        if (userns_diagnose("/proc/sys", why, sizeof(why)) > 0)
-                return burrow_error_set(err, 0, "cannot create the container's namespaces: %s: %s", strerror(e), why);
-        burrow_error_set(err, e, "cannot create the container's namespaces (clone)");
-        if (why[0])
-                burrow_error_hint(err, "%s", why);
-        return -1;
+        uint32_t outside;
+        const char *more = plan->kind == IDMAP_SINGLE || plan->deny_setgroups
+                                   ? "; a subordinate ID range gives 65536 IDs, see `burrow info`"
+                                   : "";
+        if (cfg->has_user && !idmap_to_outside(&plan->uids, cfg->uid, &outside))
+                return burrow_error_set(err, 0, "-u %u: that UID is not mapped in the container (the %s map holds %llu UID%s)%s",
+                                        (unsigned)cfg->uid, idmap_kind_name(plan->kind),
+                                        (unsigned long long)idmap_size(&plan->uids), idmap_size(&plan->uids) == 1 ? "" : "s", more);
+        if (cfg->has_user && cfg->has_gid && !idmap_to_outside(&plan->gids, cfg->gid, &outside))
+                return burrow_error_set(err, 0, "-u %u:%u: that GID is not mapped in the container (the %s map holds %llu GID%s)%s",
+                                        (unsigned)cfg->uid, (unsigned)cfg->gid, idmap_kind_name(plan->kind),
+                                        (unsigned long long)idmap_size(&plan->gids), idmap_size(&plan->gids) == 1 ? "" : "s", more);
+        for (size_t i = 0; i < cfg->n_group_add; i++)
+                if (!idmap_to_outside(&plan->gids, cfg->group_add[i], &outside))
+                        return burrow_error_set(err, 0, "--group-add %u: that GID is not mapped in the container%s",
+                                                (unsigned)cfg->group_add[i], more);
+        if (cfg->n_group_add > 0 && plan->deny_setgroups)
+                return burrow_error_set(err, 0, "--group-add needs supplementary groups, which the kernel forbids under a "
+                                                "single-ID map%s", more);
+        return 0;
 }
 
-struct relay {
-        int master;      /* pty master, -1 without -t */
-        bool stdin_open; /* relaying stdin into the pty */
-        struct tty_saved saved;
-};
-
-static void relay_copy(int from, int to, bool *eof)
+/* Once per runroot (a login or a boot): what a single-ID map costs, and how to get a range. */
+static void warn_single_map_once(const char *runroot, const struct idmap_plan *plan)
 {
-        char buf[16384];
-        ssize_t n = read(from, buf, sizeof(buf));
-        if (n <= 0) {
-                if (n == 0 || (errno != EAGAIN && errno != EINTR))
-                        *eof = true;
+        char marker[4096];
+        snprintf(marker, sizeof(marker), "%s/single-map-warned", runroot);
+        int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
                 return;
-        }
-        for (ssize_t off = 0; off < n;) {
-                ssize_t w = write(to, buf + off, (size_t)(n - off));
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN) {
-                                struct pollfd p = { .fd = to, .events = POLLOUT };
-                                poll(&p, 1, 100);
-                                continue;
-                        }
-                        return; /* reader gone: drop the output, keep running */
-                }
-                off += w;
-        }
-}
-
-static void relay_on_pty(struct relay *r, int fd, const struct burrow_run_config *cfg)
-{
-        r->master = fd;
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        tty_copy_winsize(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, fd);
-        if (cfg->interactive) {
-                r->stdin_open = true;
-                tty_set_raw(STDIN_FILENO, &r->saved);
-        }
-}
-
-static void relay_drain_pty(struct relay *r)
-{
-        bool eof = false;
-        while (r->master >= 0 && !eof) {
-                struct pollfd p = { .fd = r->master, .events = POLLIN };
-                if (poll(&p, 1, 0) <= 0)
-                        break;
-                relay_copy(r->master, STDOUT_FILENO, &eof);
-        }
-}
-
-/* Relay signals, sync messages and the pty until the container's PID 1 exits. */
-static int parent_loop(pid_t pid, int sock, int sfd, const struct burrow_run_config *cfg, int *status,
-                       bool *reaped, struct burrow_error **err)
-{
-        struct relay r = { .master = -1 };
-        bool sync_open = true;
-        bool exited = false;
-        *reaped = false;
-        struct sync_msg msg;
-        int fd;
-        while (!exited) {
-                struct pollfd p[4];
-                int n = 0, i_sig = n++, i_sync = -1, i_master = -1, i_stdin = -1;
-                p[i_sig] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-                if (sync_open)
-                        p[i_sync = n++] = (struct pollfd){ .fd = sock, .events = POLLIN };
-                if (r.master >= 0)
-                        p[i_master = n++] = (struct pollfd){ .fd = r.master, .events = POLLIN };
-                if (r.master >= 0 && r.stdin_open)
-                        p[i_stdin = n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
-                if (poll(p, (nfds_t)n, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        tty_restore(&r.saved);
-                        return burrow_error_set(err, errno, "poll");
-                }
-                if (i_sync >= 0 && p[i_sync].revents) {
-                        int got = sync_recv(sock, &msg, &fd);
-                        if (got <= 0) {
-                                sync_open = false;
-                        } else if (msg.type == SYNC_PTY && fd >= 0) {
-                                relay_on_pty(&r, fd, cfg);
-                        } else if (msg.type == SYNC_ERROR && (err == NULL || *err == NULL)) {
-                                burrow_error_set_code(err, msg.exit_code, 0, "%s", msg.text);
-                        }
-                }
-                if (i_master >= 0 && p[i_master].revents) {
-                        bool eof = false;
-                        relay_copy(r.master, STDOUT_FILENO, &eof);
-                        if (eof) {
-                                close(r.master);
-                                r.master = -1;
-                        }
-                }
-                if (i_stdin >= 0 && p[i_stdin].revents) {
-                        bool eof = false;
-                        relay_copy(STDIN_FILENO, r.master, &eof);
-                        if (eof) {
-                                /* End of input: the pty's EOF character, as a terminal user would type. */
-                                if (write(r.master, "\x04", 1) < 0)
-                                        burrow_debug("writing EOF to the pty: %s", strerror(errno));
-                                r.stdin_open = false;
-                        }
-                }
-                if (p[i_sig].revents) {
-                        struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                                if (si.ssi_signo == SIGCHLD) {
-                                        if (!exited && waitpid(pid, status, WNOHANG) == pid)
-                                                exited = true;
-                                } else if (si.ssi_signo == SIGWINCH) {
-                                        if (r.master >= 0)
-                                                tty_copy_winsize(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, r.master);
-                                } else {
-                                        kill(pid, (int)si.ssi_signo);
-                                }
-                        }
-                }
-        }
-        *reaped = true;
-        relay_drain_pty(&r);
-        if (r.master >= 0)
-                close(r.master);
-        tty_restore(&r.saved);
-        /* PID 1's exit is reported only after every process of its namespace is gone, so all
-         * copies of the child's end are closed: read what they said, up to EOF. */
-        while (sync_open && sync_recv(sock, &msg, &fd) > 0) {
-                if (fd >= 0)
-                        close(fd);
-                if (msg.type == SYNC_ERROR && (err == NULL || *err == NULL))
-                        burrow_error_set_code(err, msg.exit_code, 0, "%s", msg.text);
-        }
-        return (err && *err) ? -1 : 0;
+        close(fd);
+        struct passwd *pw = getpwuid(getuid());
+        burrow_warn("using a single-ID map (%s): only your own UID and GID exist in containers, so files owned by "
+                    "other users show up as nobody and chown or setuid to other IDs fail. For 65536 IDs ask an admin "
+                    "to run: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s (shown once; "
+                    "`burrow info` tells the mapping)",
+                    plan->why, pw ? pw->pw_name : "USER");
 }
 
 int burrow_run(const struct burrow_global *global, const struct burrow_run_config *cfg, int *exit_code,
@@ -337,16 +229,20 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         cleanup_free struct idmap_plan *plan_owner = plan;
         if (plan == NULL)
                 return burrow_error_set(err, ENOMEM, "ID map");
-        if (idmap_plan_for_caller(getuid(), getgid(), plan, err) < 0)
+        if (idmap_plan_for_caller(cfg->userns, plan, err) < 0)
                 return -1;
-        uint32_t outside;
-        if (cfg->has_user && !idmap_to_outside(&plan->uids, cfg->uid, &outside))
-                return burrow_error_set(err, 0, "-u %u: that UID is not mapped in the container (the %s map holds only UID 0 = you); "
-                                                "a subordinate ID range in /etc/subuid gives 65536 IDs, see `burrow info`",
-                                        (unsigned)cfg->uid, idmap_kind_name(plan->kind));
-        if (cfg->has_user && cfg->has_gid && !idmap_to_outside(&plan->gids, cfg->gid, &outside))
-                return burrow_error_set(err, 0, "-u %u:%u: that GID is not mapped in the container (the %s map holds only GID 0)",
-                                        (unsigned)cfg->uid, (unsigned)cfg->gid, idmap_kind_name(plan->kind));
+        /* keep-id: the workload runs as the caller's own IDs unless -u says otherwise. */
+        struct burrow_run_config effective = *cfg;
+        if (plan->kind == IDMAP_KEEP_ID && !cfg->has_user) {
+                effective.has_user = effective.has_gid = true;
+                effective.uid = plan->keep_uid;
+                effective.gid = plan->keep_gid;
+        }
+        cfg = &effective;
+        if (check_ids_mapped(cfg, plan, err) < 0)
+                return -1;
+        if (plan->no_range)
+                warn_single_map_once(runroot, plan);
         cleanup_strv char **envp = burrow_build_env(cfg, hostname, err);
         if (envp == NULL)
                 return -1;
@@ -362,40 +258,34 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                 sigprocmask(SIG_SETMASK, &saved_mask, NULL);
                 return burrow_error_set(err, errno, "signalfd");
         }
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-                sigprocmask(SIG_SETMASK, &saved_mask, NULL);
-                return burrow_error_set(err, errno, "socketpair");
-        }
-        cleanup_close int sock = sv[0];
         struct child_args args = { .cfg = cfg, .rootfs = rootfs, .hostname = hostname, .envp = envp,
-                                   .plan = plan, .sock = sv[1], .saved_mask = saved_mask };
+                                   .plan = plan, .saved_mask = saved_mask };
         unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
         if (cfg->net == BURROW_NET_NONE)
                 flags |= CLONE_NEWNET;
-        /* fork-like clone (no new stack): the child keeps a copy of our memory, no exec needed,
-         * so the init works in a rootfs with no libc. */
-        pid_t raw = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
-        if (raw == 0) {
-                close(sock);
-                child_main(&args);
+        cleanup_close int sock = -1;
+        pid_t raw;
+        int ret = spawn_in_namespaces(flags, plan, child_main, &args, &sock, &raw, err);
+        if (ret < 0 && plan->use_helpers) {
+                /* newuidmap/newgidmap refused: start over with a map we can write ourselves,
+                 * never with half of a ranged map. */
+                burrow_warn("%s; falling back to a single-ID map (only your own UID and GID exist in the "
+                            "container; ask an admin to check your /etc/subuid and /etc/subgid entries)",
+                            (*err)->msg);
+                burrow_error_free(*err);
+                *err = NULL;
+                enum userns_mode fallback = cfg->userns == USERNS_KEEP_ID ? USERNS_KEEP_ID : USERNS_SINGLE;
+                ret = idmap_plan_build(getuid(), getgid(), fallback, NULL, 0, NULL, 0, NULL, NULL, plan, err);
+                if (ret == 0)
+                        ret = check_ids_mapped(cfg, plan, err);
+                if (ret == 0)
+                        ret = spawn_in_namespaces(flags, plan, child_main, &args, &sock, &raw, err);
         }
-        int clone_errno = errno;
-        close(sv[1]);
-        int ret;
-        if (raw < 0) {
-                ret = clone_error(clone_errno, err);
-                sigprocmask(SIG_SETMASK, &saved_mask, NULL);
-                return ret;
-        }
-        cleanup_pid pid_t pid = raw;
-        if (idmap_plan_apply(plan, pid, err) < 0) {
-                char why[512];
-                if (userns_diagnose("/proc/sys", why, sizeof(why)) > 0)
-                        burrow_error_hint(err, "%s", why);
+        if (ret < 0) {
                 sigprocmask(SIG_SETMASK, &saved_mask, NULL);
                 return -1;
         }
+        cleanup_pid pid_t pid = raw;
         struct sync_msg go = { .type = SYNC_GO };
         if (sync_send(sock, &go, -1) < 0) {
                 sigprocmask(SIG_SETMASK, &saved_mask, NULL);
@@ -412,7 +302,7 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         runroot_prune_stale(runroot);
         int status = 0;
         bool reaped;
-        ret = parent_loop(pid, sock, sfd, cfg, &status, &reaped, err);
+        ret = spawn_wait(pid, sock, sfd, cfg->interactive, &status, &reaped, err);
         if (reaped)
                 pid = 0;
         if (have_state)

@@ -39,6 +39,7 @@ void burrow_run_config_free(struct burrow_run_config *cfg)
         free(cfg->binds);
         free(cfg->workdir);
         free(cfg->hostname);
+        free(cfg->group_add);
         memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "net/net.h"
+#include "userns/idmap.h"
 #include "util/error.h"
 
 struct burrow_bind {
@@ -38,6 +39,9 @@ struct burrow_run_config {
         bool init;        /* PID 1 is burrow's init (default) rather than the workload */
         bool remove;      /* --rm (rootfs containers keep no state after exit in any case) */
         enum burrow_net_mode net;
+        enum userns_mode userns; /* --userns */
+        gid_t *group_add;        /* --group-add */
+        size_t n_group_add;
 };
 
 void burrow_run_config_init(struct burrow_run_config *cfg);

@@ -2,6 +2,7 @@
 
 #include "userns/subid.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -29,7 +30,7 @@ static int parse_field_u32(const char *s, size_t len, uint32_t *out)
 }
 
 size_t subid_parse(const char *text, const char *filename, const char *user, uid_t uid,
-                   struct subid_range *out, size_t max)
+                   struct sub_range *out, size_t max)
 {
         char uid_text[16];
         snprintf(uid_text, sizeof(uid_text), "%u", (unsigned)uid);
@@ -59,13 +60,13 @@ size_t subid_parse(const char *text, const char *filename, const char *user, uid
                 bool match = (user && strlen(user) == nlen && memcmp(p, user, nlen) == 0) ||
                              (strlen(uid_text) == nlen && memcmp(p, uid_text, nlen) == 0);
                 if (match && found < max)
-                        out[found++] = (struct subid_range){ start, count };
+                        out[found++] = (struct sub_range){ start, count };
                 p = next;
         }
         return found;
 }
 
-int subid_lookup(const char *filename, const char *user, uid_t uid, struct subid_range *out, size_t max,
+int subid_lookup(const char *filename, const char *user, uid_t uid, struct sub_range *out, size_t max,
                  size_t *n, struct burrow_error **err)
 {
         cleanup_free char *text = NULL;
@@ -82,4 +83,63 @@ int subid_lookup(const char *filename, const char *user, uid_t uid, struct subid
         }
         *n = subid_parse(text, filename, user, uid, out, max);
         return 0;
+}
+
+#ifdef HAVE_SHADOW_SUBID_H
+#include <shadow/subid.h>
+
+typedef int (*subid_get_fn)(const char *owner, struct subid_range **ranges);
+typedef bool (*subid_init_fn)(const char *progname, FILE *logfd);
+
+/* 1: answered (maybe 0 ranges); 0: libsubid not available. */
+static int subid_from_libsubid(enum subid_kind kind, const char *user, struct sub_range *out, size_t max, size_t *n)
+{
+        static void *lib;
+        static bool tried;
+        if (!tried) {
+                tried = true;
+                lib = dlopen("libsubid.so.4", RTLD_NOW | RTLD_LOCAL);
+                if (lib == NULL)
+                        burrow_debug("libsubid not loaded (%s); reading /etc/subuid and /etc/subgid", dlerror());
+                else {
+                        subid_init_fn init = (subid_init_fn)dlsym(lib, "subid_init");
+                        if (init)
+                                init("burrow", NULL); /* its messages would repeat ours */
+                }
+        }
+        if (lib == NULL || user == NULL)
+                return 0;
+        subid_get_fn get = (subid_get_fn)dlsym(lib, kind == SUBID_UID ? "subid_get_uid_ranges" : "subid_get_gid_ranges");
+        if (get == NULL)
+                return 0;
+        struct subid_range *ranges = NULL;
+        int count = get(user, &ranges);
+        if (count < 0) {
+                free(ranges);
+                return 0;
+        }
+        *n = 0;
+        for (int i = 0; i < count && *n < max; i++) {
+                if (ranges[i].count == 0 || ranges[i].start > UINT32_MAX || ranges[i].count > UINT32_MAX ||
+                    ranges[i].start + ranges[i].count > UINT32_MAX + 1ul)
+                        continue;
+                out[(*n)++] = (struct sub_range){ (uint32_t)ranges[i].start, (uint32_t)ranges[i].count };
+        }
+        free(ranges);
+        return 1;
+}
+#endif
+
+int subid_ranges(enum subid_kind kind, const char *user, uid_t uid, struct sub_range *out, size_t max, size_t *n,
+                 const char **source, struct burrow_error **err)
+{
+        const char *file = kind == SUBID_UID ? "/etc/subuid" : "/etc/subgid";
+#ifdef HAVE_SHADOW_SUBID_H
+        if (subid_from_libsubid(kind, user, out, max, n)) {
+                *source = kind == SUBID_UID ? "/etc/subuid (through libsubid)" : "/etc/subgid (through libsubid)";
+                return 0;
+        }
+#endif
+        *source = file;
+        return subid_lookup(file, user, uid, out, max, n, err);
 }

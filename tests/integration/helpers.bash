@@ -12,9 +12,26 @@ make_rootfs() {
     "$MAKE_ROOTFS" "$1" >/dev/null
 }
 
+# The caller's first range in /etc/subuid (and /etc/subgid): "START COUNT", empty without.
+subid_range() {
+    local file=${1:-/etc/subuid} line
+    line=$(grep -E "^($(id -un)|$(id -u)):" "$file" 2>/dev/null | head -1) || true
+    [ -n "$line" ] && echo "$(cut -d: -f2 <<<"$line") $(cut -d: -f3 <<<"$line")"
+    return 0
+}
+
+# burrow maps a range when the caller has one in both files and the helpers exist (root needs none).
+has_range() {
+    [ -n "$(subid_range /etc/subuid)" ] && [ -n "$(subid_range /etc/subgid)" ] &&
+        { [ "$(id -u)" = 0 ] || command -v newuidmap >/dev/null; }
+}
+
 common_setup_file() {
     export ROOTFS="$BATS_FILE_TMPDIR/rootfs"
     make_rootfs "$ROOTFS"
+    # A user without a range is warned once per runroot; take that first run here so the tests
+    # see what every later run prints (tests/integration/userns.bats checks the warning itself).
+    "$BURROW" run --rootfs "$ROOTFS" true 2>/dev/null || true
 }
 
 common_setup() {

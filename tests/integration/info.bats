@@ -11,10 +11,13 @@ teardown() { common_teardown; }
     assert_status 0
     assert_output_has "^kernel +Linux $(uname -r | sed 's/[.+]/\\&/g')"
     assert_output_has "^user namespaces +yes"
-    if [ "$(id -u)" = 0 ]; then
+    if has_range; then
+        assert_output_has "^ID mapping +subordinate-range \(uid_map \"0 $(id -u) 1,1 $(subid_range | tr ' ' ' ')\"\): 65537 UIDs"
+    elif [ "$(id -u)" = 0 ]; then
         assert_output_has "^ID mapping +identity"
     else
-        assert_output_has "^ID mapping +single-ID \(uid_map \"0 $(id -u) 1\"\)"
+        assert_output_has "^ID mapping +single-ID \(uid_map \"0 $(id -u) 1\"\): no subordinate UID range"
+        assert_output_has "fix: as root: usermod --add-subuids"
     fi
 }
 

@@ -14,11 +14,13 @@ teardown() { common_teardown; }
     [ "$output" = 0 ]
 }
 
-@test "the user namespace maps the caller to 0 (single-ID map for users, identity for root)" {
+@test "the user namespace maps the caller to 0 (plus its range; identity for root without one)" {
     run burrow run --rootfs "$ROOTFS" cat /proc/self/uid_map
     assert_status 0
     [ "$(outside_id "$output" 0)" = "$(id -u)" ]
-    if [ "$(id -u)" = 0 ]; then
+    if has_range; then
+        [ "$(echo $output)" = "0 $(id -u) 1 1 $(subid_range)" ]
+    elif [ "$(id -u)" = 0 ]; then
         [ "$(echo $output)" = "0 0 4294967295" ]
     else
         [ "$(echo $output)" = "0 $(id -u) 1" ]
@@ -265,11 +267,16 @@ teardown() { common_teardown; }
     ! grep -q BATS <<<"$output"           # the host environment does not leak in
 }
 
-@test "-u inside the map: root may switch to any ID; a single-ID map refuses clearly" {
-    if [ "$(id -u)" = 0 ]; then
+@test "-u inside the map: any mapped ID works; an unmapped one is refused clearly" {
+    if [ "$(id -u)" = 0 ] || has_range; then
         run burrow run --rootfs "$ROOTFS" -u 1000:1000 sh -c 'id -u; id -g; touch /tmp/x && stat -c %u /tmp/x'
         assert_status 0
         [ "$(echo $output)" = "1000 1000 1000" ]
+        if [ "$(id -u)" != 0 ]; then
+            run burrow run --rootfs "$ROOTFS" -u 70000 id -u
+            assert_status 125
+            assert_output_has "-u 70000: that UID is not mapped in the container \(the subordinate-range map holds 65537 UIDs\)"
+        fi
     else
         run burrow run --rootfs "$ROOTFS" -u 1000 id -u
         assert_status 125

@@ -4,6 +4,7 @@
 
 #include "tests/unit/tap.h"
 #include "userns/idmap.h"
+#include "userns/subid.h"
 
 int main(void)
 {
@@ -47,15 +48,62 @@ int main(void)
         ok(idmap_parse("\n\n", m, &err) == 0 && m->n == 0, "blank text is an empty map");
 
         struct idmap_plan *plan = calloc(1, sizeof(*plan));
-        ok(idmap_plan_for_caller(1000, 1001, plan, &err) == 0 && plan->kind == IDMAP_SINGLE, "user gets the single-ID map");
-        ok(plan->deny_setgroups, "single map denies setgroups (kernel rule)");
+        const char *nu = "/usr/bin/newuidmap", *ng = "/usr/bin/newgidmap";
+        struct sub_range one[] = { { 100000, 65536 } };
+        ok(idmap_plan_build(1000, 1001, USERNS_AUTO, NULL, 0, NULL, 0, nu, ng, plan, &err) == 0 && plan->kind == IDMAP_SINGLE,
+           "no range: single-ID map");
+        ok(plan->deny_setgroups && plan->no_range && !plan->use_helpers, "single map denies setgroups, is flagged, needs no helper");
+        ok(strstr(plan->why, "no subordinate UID range") != NULL, "the reason is given: %s", plan->why);
         ok(idmap_to_outside(&plan->uids, 0, &v) && v == 1000 && idmap_to_outside(&plan->gids, 0, &v) && v == 1001,
            "0 inside is the caller's uid and gid");
         ok(!idmap_to_outside(&plan->gids, 5, &v), "gid 5 unmapped in the single map");
-        ok(idmap_plan_for_caller(0, 0, plan, &err) == 0 && plan->kind == IDMAP_IDENTITY && !plan->deny_setgroups,
-           "root gets the identity map");
+
+        ok(idmap_plan_build(1000, 1001, USERNS_AUTO, one, 1, one, 1, nu, ng, plan, &err) == 0 && plan->kind == IDMAP_RANGES,
+           "range and helpers: ranged map");
+        ok(plan->use_helpers && !plan->deny_setgroups, "ranged map goes through newuidmap, setgroups allowed");
+        ok(idmap_format(&plan->uids, buf, sizeof(buf)) > 0 && strcmp(buf, "0 1000 1\n1 100000 65536\n") == 0,
+           "caller -> 0, range -> 1..65536 (%s)", buf);
+        ok(idmap_to_outside(&plan->uids, 1000, &v) && v == 100999, "inside 1000 is start+999");
+
+        ok(idmap_plan_build(1000, 1001, USERNS_AUTO, one, 1, one, 1, NULL, ng, plan, &err) == 0 && plan->kind == IDMAP_SINGLE &&
+                   strstr(plan->why, "newuidmap is not installed"),
+           "no newuidmap: single map, saying why");
+        ok(idmap_plan_build(1000, 1001, USERNS_SINGLE, one, 1, one, 1, nu, ng, plan, &err) == 0 && plan->kind == IDMAP_SINGLE &&
+                   !plan->no_range,
+           "--userns=single forces it (and is not a fallback)");
+
+        ok(idmap_plan_build(1000, 1001, USERNS_KEEP_ID, one, 1, one, 1, nu, ng, plan, &err) == 0 && plan->kind == IDMAP_KEEP_ID,
+           "keep-id with a range");
+        ok(idmap_format(&plan->uids, buf, sizeof(buf)) > 0 && strcmp(buf, "0 100000 1000\n1000 1000 1\n1001 101000 64536\n") == 0,
+           "keep-id: 0..999 from the range, 1000 -> 1000, the rest above (%s)", buf);
+        ok(idmap_to_outside(&plan->gids, 1001, &v) && v == 1001, "keep-id gid maps to itself");
+        ok(idmap_plan_build(1000, 1001, USERNS_KEEP_ID, NULL, 0, NULL, 0, nu, ng, plan, &err) == 0 && plan->kind == IDMAP_KEEP_ID &&
+                   plan->deny_setgroups && idmap_format(&plan->uids, buf, sizeof(buf)) > 0 && strcmp(buf, "1000 1000 1\n") == 0,
+           "keep-id without a range: just the caller, as itself");
+
+        struct sub_range overlap[] = { { 900, 200 }, { 5000, 10 } };
+        ok(idmap_plan_build(1000, 1001, USERNS_AUTO, overlap, 2, overlap, 2, nu, ng, plan, &err) == 0, "range holding the caller's own uid");
+        ok(idmap_format(&plan->uids, buf, sizeof(buf)) > 0 && strcmp(buf, "0 1000 1\n1 900 100\n101 1001 99\n200 5000 10\n") == 0,
+           "the caller's uid is skipped inside the range, not mapped twice (%s)", buf);
+        struct sub_range two[] = { { 200000, 10 }, { 300000, 5 } };
+        ok(idmap_plan_build(1000, 1001, USERNS_AUTO, two, 2, two, 2, nu, ng, plan, &err) == 0 &&
+                   idmap_format(&plan->uids, buf, sizeof(buf)) > 0 && strcmp(buf, "0 1000 1\n1 200000 10\n11 300000 5\n") == 0,
+           "several ranges follow one another (%s)", buf);
+
+        ok(idmap_plan_build(0, 0, USERNS_AUTO, NULL, 0, NULL, 0, NULL, NULL, plan, &err) == 0 && plan->kind == IDMAP_IDENTITY &&
+                   !plan->deny_setgroups,
+           "root without a range gets the identity map");
         ok(idmap_to_outside(&plan->uids, 12345, &v) && v == 12345, "identity maps 12345 to itself");
         ok(idmap_format(&plan->uids, buf, sizeof(buf)) > 0 && strcmp(buf, "0 0 4294967295\n") == 0, "identity map text");
+        ok(idmap_plan_build(0, 0, USERNS_AUTO, one, 1, one, 1, NULL, NULL, plan, &err) == 0 && plan->kind == IDMAP_RANGES &&
+                   !plan->use_helpers,
+           "root with a range: ranged, written without helpers");
+
+        enum userns_mode mode;
+        ok(userns_mode_parse("keep-id", &mode, &err) == 0 && mode == USERNS_KEEP_ID, "--userns=keep-id parses");
+        ok(userns_mode_parse("bogus", &mode, &err) < 0 && err && strstr(err->msg, "`bogus`"), "--userns=bogus names itself");
+        burrow_error_free(err);
+        err = NULL;
         free(plan);
         free(m);
         return tap_done();

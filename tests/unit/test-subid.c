@@ -8,7 +8,7 @@
 
 int main(void)
 {
-        struct subid_range r[8];
+        struct sub_range r[8];
         const char *text = "# comment\n"
                            "alice:100000:65536\n"
                            "bob:165536:65536\n"

@@ -1,0 +1,26 @@
+/* Starting a process in new namespaces, and minding it from the host side until it exits. */
+#ifndef BURROW_SANDBOX_SPAWN_H
+#define BURROW_SANDBOX_SPAWN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "userns/idmap.h"
+#include "util/error.h"
+
+/* Runs in the clone child with its end of the sync pair (sandbox/sync.h); never returns. */
+typedef void (*spawn_child_fn)(void *arg, int sock);
+
+/* clone() with FLAGS (CLONE_NEWUSER among them), fork-like, then write PLAN's ID maps. On
+ * success *pid is the child, waiting for SYNC_GO on *sock. On failure nothing is left running. */
+int spawn_in_namespaces(unsigned long flags, const struct idmap_plan *plan, spawn_child_fn fn, void *arg, int *sock,
+                        pid_t *pid, struct burrow_error **err);
+
+/* The host side until PID exits: forward the signals read from SFD (SIGCHLD reaps), take
+ * SYNC_ERROR and SYNC_PTY messages from SOCK, relay a pty. *reaped tells whether PID was
+ * waited for; *err holds the child's reported failure, if any. */
+int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, int *status, bool *reaped, struct burrow_error **err);
+
+void spawn_kill_and_reap(pid_t pid);
+
+#endif
