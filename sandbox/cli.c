@@ -29,6 +29,8 @@ static const char overview[] =
         "  --root DIR         image store (default $XDG_DATA_HOME/burrow)\n"
         "  --runroot DIR      runtime state (default $XDG_RUNTIME_DIR/burrow, else /tmp/burrow-$UID)\n"
         "  --log-level LEVEL  error, warn (default), info or debug\n"
+        "  --no-userns-holder run newuidmap/newgidmap for every container instead of keeping a\n"
+        "                     burrow-userns process that holds your ranged user namespace\n"
         "  --version          show the version\n"
         "  -h, --help         show this help\n"
         "\n"
@@ -150,12 +152,13 @@ static int set_string(char **dst, const char *value, const char *option, struct 
 int cli_parse_global(int argc, char **argv, struct burrow_global *global, int *verb_index, int *done,
                      struct burrow_error **err)
 {
-        enum { OPT_ROOT = 256, OPT_RUNROOT, OPT_LOG_LEVEL, OPT_VERSION };
+        enum { OPT_ROOT = 256, OPT_RUNROOT, OPT_LOG_LEVEL, OPT_VERSION, OPT_NO_HOLDER };
         static const struct option longs[] = {
                 { "root", required_argument, NULL, OPT_ROOT },
                 { "runroot", required_argument, NULL, OPT_RUNROOT },
                 { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
                 { "version", no_argument, NULL, OPT_VERSION },
+                { "no-userns-holder", no_argument, NULL, OPT_NO_HOLDER },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
@@ -176,6 +179,9 @@ int cli_parse_global(int argc, char **argv, struct burrow_global *global, int *v
                 case OPT_LOG_LEVEL:
                         if (burrow_log_level_parse(optarg, &burrow_log_level) < 0)
                                 return burrow_error_set(err, 0, "unknown log level `%s` (use error, warn, info or debug)", optarg);
+                        break;
+                case OPT_NO_HOLDER:
+                        global->no_userns_holder = true;
                         break;
                 case OPT_VERSION:
                         printf("burrow version %s\n", BURROW_VERSION);

@@ -31,6 +31,7 @@
 #include "sandbox/sync.h"
 #include "sandbox/tty.h"
 #include "userns/diagnose.h"
+#include "userns/holder.h"
 #include "userns/idmap.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -229,7 +230,8 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         cleanup_free struct idmap_plan *plan_owner = plan;
         if (plan == NULL)
                 return burrow_error_set(err, ENOMEM, "ID map");
-        if (idmap_plan_for_caller(cfg->userns, plan, err) < 0)
+        cleanup_close int nsfd = -1;
+        if (userns_holder_for_caller(runroot, cfg->userns, !global->no_userns_holder, plan, &nsfd, err) < 0)
                 return -1;
         /* keep-id: the workload runs as the caller's own IDs unless -u says otherwise. */
         struct burrow_run_config effective = *cfg;
@@ -263,25 +265,19 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
         if (cfg->net == BURROW_NET_NONE)
                 flags |= CLONE_NEWNET;
+        if (nsfd >= 0) {
+                /* Join the holder's user namespace; the container's other namespaces are made
+                 * inside it, with no map to write. */
+                if (userns_holder_enter(nsfd, err) < 0) {
+                        sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+                        return -1;
+                }
+                flags &= ~(unsigned long)CLONE_NEWUSER;
+        }
         cleanup_close int sock = -1;
         pid_t raw;
-        int ret = spawn_in_namespaces(flags, plan, child_main, &args, &sock, &raw, err);
-        if (ret < 0 && plan->use_helpers) {
-                /* newuidmap/newgidmap refused: start over with a map we can write ourselves,
-                 * never with half of a ranged map. */
-                burrow_warn("%s; falling back to a single-ID map (only your own UID and GID exist in the "
-                            "container; ask an admin to check your /etc/subuid and /etc/subgid entries)",
-                            (*err)->msg);
-                burrow_error_free(*err);
-                *err = NULL;
-                enum userns_mode fallback = cfg->userns == USERNS_KEEP_ID ? USERNS_KEEP_ID : USERNS_SINGLE;
-                ret = idmap_plan_build(getuid(), getgid(), fallback, NULL, 0, NULL, 0, NULL, NULL, plan, err);
-                if (ret == 0)
-                        ret = check_ids_mapped(cfg, plan, err);
-                if (ret == 0)
-                        ret = spawn_in_namespaces(flags, plan, child_main, &args, &sock, &raw, err);
-        }
-        if (ret < 0) {
+        if (spawn_in_namespaces_or_single(flags, plan, cfg->userns, child_main, &args, &sock, &raw, err) < 0 ||
+            check_ids_mapped(cfg, plan, err) < 0) {
                 sigprocmask(SIG_SETMASK, &saved_mask, NULL);
                 return -1;
         }
@@ -302,7 +298,7 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         runroot_prune_stale(runroot);
         int status = 0;
         bool reaped;
-        ret = spawn_wait(pid, sock, sfd, cfg->interactive, &status, &reaped, err);
+        int ret = spawn_wait(pid, sock, sfd, cfg->interactive, &status, &reaped, err);
         if (reaped)
                 pid = 0;
         if (have_state)

@@ -19,6 +19,7 @@ struct burrow_bind {
 struct burrow_global {
         char *root;    /* --root: the image store (images arrive later) */
         char *runroot; /* --runroot: runtime state */
+        bool no_userns_holder; /* --no-userns-holder: run newuidmap for every container */
 };
 
 struct burrow_run_config {

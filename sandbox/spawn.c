@@ -60,7 +60,7 @@ int spawn_in_namespaces(unsigned long flags, const struct idmap_plan *plan, spaw
                 close(sv[0]);
                 return clone_error(clone_errno, err);
         }
-        if (idmap_plan_apply(plan, raw, err) < 0) {
+        if ((flags & CLONE_NEWUSER) && idmap_plan_apply(plan, raw, err) < 0) {
                 spawn_kill_and_reap(raw);
                 close(sv[0]);
                 char why[512];
@@ -125,6 +125,22 @@ static void relay_drain_pty(struct relay *r)
                         break;
                 relay_copy(r->master, STDOUT_FILENO, &eof);
         }
+}
+
+int spawn_in_namespaces_or_single(unsigned long flags, struct idmap_plan *plan, enum userns_mode mode, spawn_child_fn fn,
+                                  void *arg, int *sock, pid_t *pid, struct burrow_error **err)
+{
+        if (spawn_in_namespaces(flags, plan, fn, arg, sock, pid, err) == 0 || !plan->use_helpers)
+                return err && *err ? -1 : 0;
+        burrow_warn("%s; falling back to a single-ID map (only your own UID and GID exist in the container; ask an "
+                    "admin to check your /etc/subuid and /etc/subgid entries)",
+                    (*err)->msg);
+        burrow_error_free(*err);
+        *err = NULL;
+        if (idmap_plan_build(getuid(), getgid(), mode == USERNS_KEEP_ID ? USERNS_KEEP_ID : USERNS_SINGLE, NULL, 0, NULL, 0, NULL,
+                             NULL, plan, err) < 0)
+                return -1;
+        return spawn_in_namespaces(flags, plan, fn, arg, sock, pid, err);
 }
 
 int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, int *status, bool *reaped, struct burrow_error **err)

@@ -11,10 +11,15 @@
 /* Runs in the clone child with its end of the sync pair (sandbox/sync.h); never returns. */
 typedef void (*spawn_child_fn)(void *arg, int sock);
 
-/* clone() with FLAGS (CLONE_NEWUSER among them), fork-like, then write PLAN's ID maps. On
+/* clone() with FLAGS, fork-like, then (with CLONE_NEWUSER) write PLAN's ID maps. On
  * success *pid is the child, waiting for SYNC_GO on *sock. On failure nothing is left running. */
 int spawn_in_namespaces(unsigned long flags, const struct idmap_plan *plan, spawn_child_fn fn, void *arg, int *sock,
                         pid_t *pid, struct burrow_error **err);
+
+/* The same, but if newuidmap or newgidmap refuse PLAN, warn and start over with a whole
+ * single-ID map (keep-id stays keep-id for the caller's own IDs): never half a map. */
+int spawn_in_namespaces_or_single(unsigned long flags, struct idmap_plan *plan, enum userns_mode mode, spawn_child_fn fn,
+                                  void *arg, int *sock, pid_t *pid, struct burrow_error **err);
 
 /* The host side until PID exits: forward the signals read from SFD (SIGCHLD reaps), take
  * SYNC_ERROR and SYNC_PTY messages from SOCK, relay a pty. *reaped tells whether PID was

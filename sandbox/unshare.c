@@ -16,6 +16,8 @@
 #include "sandbox/init.h"
 #include "sandbox/spawn.h"
 #include "sandbox/sync.h"
+#include "sandbox/runroot.h"
+#include "userns/holder.h"
 #include "userns/idmap.h"
 #include "util/log.h"
 
@@ -52,7 +54,6 @@ static _Noreturn void unshare_child(void *arg, int sock)
 
 int burrow_unshare(const struct burrow_global *global, char *const *argv, int *exit_code, struct burrow_error **err)
 {
-        (void)global;
         char *shell_argv[2] = { NULL, NULL };
         if (argv == NULL || argv[0] == NULL) {
                 const char *shell = getenv("SHELL");
@@ -63,7 +64,13 @@ int burrow_unshare(const struct burrow_global *global, char *const *argv, int *e
         cleanup_free struct idmap_plan *plan_owner = plan;
         if (plan == NULL)
                 return burrow_error_set(err, ENOMEM, "ID map");
-        if (idmap_plan_for_caller(USERNS_AUTO, plan, err) < 0)
+        cleanup_free char *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
+        if (runroot == NULL)
+                return burrow_error_set(err, ENOMEM, "runroot path");
+        if (runroot_ensure(runroot, err) < 0)
+                return -1;
+        cleanup_close int nsfd = -1;
+        if (userns_holder_for_caller(runroot, USERNS_AUTO, !global->no_userns_holder, plan, &nsfd, err) < 0)
                 return -1;
         if (plan->no_range)
                 burrow_info("no subordinate range (%s): the namespace maps only you, as 0", plan->why);
@@ -77,16 +84,14 @@ int burrow_unshare(const struct burrow_global *global, char *const *argv, int *e
         struct unshare_args args = { .argv = argv, .plan = plan, .saved_mask = saved_mask };
         cleanup_close int sock = -1;
         pid_t pid = -1;
-        int ret = sfd < 0 ? burrow_error_set(err, errno, "signalfd")
-                          : spawn_in_namespaces(CLONE_NEWUSER | CLONE_NEWNS, plan, unshare_child, &args, &sock, &pid, err);
-        if (ret < 0 && plan->use_helpers && sfd >= 0) {
-                burrow_warn("%s; falling back to a single-ID map", (*err)->msg);
-                burrow_error_free(*err);
-                *err = NULL;
-                ret = idmap_plan_build(getuid(), getgid(), USERNS_SINGLE, NULL, 0, NULL, 0, NULL, NULL, plan, err);
-                if (ret == 0)
-                        ret = spawn_in_namespaces(CLONE_NEWUSER | CLONE_NEWNS, plan, unshare_child, &args, &sock, &pid, err);
+        unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS;
+        int ret = sfd < 0 ? burrow_error_set(err, errno, "signalfd") : 0;
+        if (ret == 0 && nsfd >= 0) {
+                ret = userns_holder_enter(nsfd, err);
+                flags = CLONE_NEWNS;
         }
+        if (ret == 0)
+                ret = spawn_in_namespaces_or_single(flags, plan, USERNS_AUTO, unshare_child, &args, &sock, &pid, err);
         if (ret == 0) {
                 struct sync_msg go = { .type = SYNC_GO };
                 if (sync_send(sock, &go, -1) < 0)

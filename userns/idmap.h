@@ -59,6 +59,7 @@ struct idmap_plan {
         bool deny_setgroups; /* required by the kernel for an unprivileged single-ID gid map */
         bool use_helpers;    /* written by newuidmap/newgidmap rather than by us */
         bool no_range;       /* ranges were wanted but the caller has none, or no helpers */
+        bool in_holder;      /* the maps belong to a holder's namespace, entered with setns */
         uint32_t keep_uid, keep_gid; /* with IDMAP_KEEP_ID: the caller's IDs, also inside */
         char newuidmap[256], newgidmap[256];
         char why[512]; /* how the plan came about, for `burrow info` and warnings */

@@ -121,7 +121,8 @@ need_range() { [ -z "$RANGE_SKIP" ] || skip "$RANGE_SKIP"; }
     printf '#!/bin/sh\necho "newuidmap: uid range [1-65537) -> [100000-165536) not allowed" >&2\nexit 1\n' >"$bin/newuidmap"
     chmod +x "$bin/newuidmap"
     ln -s "$(command -v newgidmap)" "$bin/newgidmap"
-    run env PATH="$bin:/usr/bin:/bin" "$BURROW" run --rootfs "$ROOTFS" sh -c 'cat /proc/self/uid_map /proc/self/gid_map'
+    # a fresh runroot: no holder there yet, so the (fake) helper has to run
+    run env PATH="$bin:/usr/bin:/bin" "$BURROW" --runroot "$BATS_TEST_TMPDIR/rr" run --rootfs "$ROOTFS" sh -c 'cat /proc/self/uid_map /proc/self/gid_map'
     assert_status 0
     assert_output_has "refused the UID map \`0 $(id -u) 1,1 .*\`: newuidmap: uid range .* not allowed; falling back to a single-ID map"
     assert_output_has "^ +0 +$(id -u) +1$"
@@ -155,4 +156,48 @@ need_range() { [ -z "$RANGE_SKIP" ] || skip "$RANGE_SKIP"; }
     run burrow unshare rm -rf "$host/d"
     assert_status 0
     [ ! -e "$host/d" ]
+}
+
+@test "--no-userns-holder: the helpers map every container; the same full range" {
+    need_range
+    [ "$(id -u)" != 0 ] || skip "root writes its maps itself"
+    rr="$BATS_TEST_TMPDIR/rr"
+    run burrow --no-userns-holder --runroot "$rr" run --rootfs "$ROOTFS" cat /proc/self/uid_map
+    assert_status 0
+    [ "$(echo $output)" = "0 $(id -u) 1 1 $(subid_range)" ]
+    [ ! -e "$rr/userns-auto.pid" ]
+}
+
+@test "the user namespace holder: started once, reused, gone with its runroot" {
+    need_range
+    [ "$(id -u)" != 0 ] || skip "root writes its maps itself and needs no holder"
+    rr="$BATS_TEST_TMPDIR/rrh"
+    run burrow --runroot "$rr" run --rootfs "$ROOTFS" readlink /proc/self/ns/user
+    assert_status 0
+    first_ns=$output
+    read -r pid ino <"$rr/userns-auto.pid"
+    [ "$(cat /proc/$pid/comm)" = burrow-userns ]
+    [ "$(readlink /proc/$pid/ns/user)" = "user:[$ino]" ]
+    [ "$first_ns" = "user:[$ino]" ]          # the container runs in the holder's namespace
+    [ "$(ls -l /proc/$pid/fd | grep -c -- '->')" -le 4 ]   # /dev/null x3 + inotify: no fd of ours
+    run burrow --runroot "$rr" run --rootfs "$ROOTFS" readlink /proc/self/ns/user
+    [ "$output" = "$first_ns" ]
+    [ "$(cut -d' ' -f1 "$rr/userns-auto.pid")" = "$pid" ]
+    rm -rf "$rr"
+    for i in $(seq 50); do [ -d /proc/$pid ] || break; sleep 0.1; done
+    [ ! -d /proc/$pid ]
+}
+
+@test "a dead holder is replaced" {
+    need_range
+    [ "$(id -u)" != 0 ] || skip "root writes its maps itself and needs no holder"
+    rr="$BATS_TEST_TMPDIR/rrd"
+    run burrow --runroot "$rr" run --rootfs "$ROOTFS" true
+    read -r pid ino <"$rr/userns-auto.pid"
+    kill -9 "$pid"
+    for i in $(seq 50); do [ -d /proc/$pid ] || break; sleep 0.1; done
+    run burrow --runroot "$rr" run --rootfs "$ROOTFS" cat /proc/self/uid_map
+    assert_status 0
+    [ "$(echo $output)" = "0 $(id -u) 1 1 $(subid_range)" ]
+    [ "$(cut -d' ' -f1 "$rr/userns-auto.pid")" != "$pid" ]
 }
