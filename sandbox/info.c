@@ -20,6 +20,7 @@
 
 #include "sandbox/runroot.h"
 #include "userns/diagnose.h"
+#include "userns/holder.h"
 #include "userns/idmap.h"
 #include "userns/subid.h"
 #include "util/fsutil.h"
@@ -121,14 +122,15 @@ static void subid_row(FILE *out, const char *key, const char *file, const char *
         size_t n = 0;
         struct burrow_error *err = NULL;
         char value[512];
-        if (subid_lookup(file, user, uid, r, 16, &n, &err) < 0) {
+        const char *source = file;
+        if (subid_ranges(strcmp(file, "/etc/subuid") == 0 ? SUBID_UID : SUBID_GID, user, uid, r, 16, &n, &source, &err) < 0) {
                 snprintf(value, sizeof(value), "unreadable: %s", err->msg);
                 burrow_error_free(err);
                 row(out, key, value, NULL);
                 return;
         }
         if (n == 0) {
-                snprintf(value, sizeof(value), "none for %s in %s", user, file);
+                snprintf(value, sizeof(value), "none for %s in %s", user, source);
                 row(out, key, value, fix);
                 return;
         }
@@ -209,6 +211,7 @@ int burrow_info_print(const struct burrow_global *global, FILE *out, struct burr
         snprintf(value, sizeof(value), "%s, %s", nu ? nu : "newuidmap missing", ng ? ng : "newgidmap missing");
         row(out, "newuidmap/newgidmap", value, nu && ng ? NULL : "as root: apt-get install uidmap");
 
+        char wanted_map[256] = "";
         struct idmap_plan *plan = calloc(1, sizeof(*plan));
         struct burrow_error *perr = NULL;
         if (plan && idmap_plan_for_caller(USERNS_AUTO, plan, &perr) == 0) {
@@ -219,12 +222,42 @@ int burrow_info_print(const struct burrow_global *global, FILE *out, struct burr
                                 *q = q[1] ? ',' : '\0';
                 snprintf(value, sizeof(value), "%s (uid_map \"%s\"): %s%s", idmap_kind_name(plan->kind), map, plan->why,
                          plan->kind == IDMAP_SINGLE ? "; you are root inside, other IDs in images collapse to you" : "");
-                row(out, "ID mapping", value, plan->no_range ? fix : NULL);
+                row(out, "ID mapping", value,
+                    plan->no_range ? (strstr(plan->why, "not installed") ? "as root: apt-get install uidmap" : fix) : NULL);
+                if (plan->kind == IDMAP_RANGES)
+                        snprintf(wanted_map, sizeof(wanted_map), "%s", map);
         } else if (perr) {
                 row(out, "ID mapping", perr->msg, NULL);
                 burrow_error_free(perr);
         }
         free(plan);
+
+        cleanup_free char *holder_runroot = global->runroot ? strdup(global->runroot) : runroot_default();
+        struct idmap_plan *held = calloc(1, sizeof(*held));
+        int hfd = held && holder_runroot ? userns_holder_open(holder_runroot, "auto", held) : -1;
+        if (hfd >= 0) {
+                char map[256];
+                idmap_format(&held->uids, map, sizeof(map));
+                for (char *q = map; *q; q++)
+                        if (*q == '\n')
+                                *q = q[1] ? ',' : '\0';
+                snprintf(value, sizeof(value), "running, uid_map \"%s\" (containers join it; it ends when %s goes away)", map,
+                         holder_runroot);
+                close(hfd);
+                if (wanted_map[0] && strcmp(wanted_map, map) != 0) {
+                        char stale[512];
+                        snprintf(stale, sizeof(stale), "your ranges changed since it started: rm %s/userns-auto.pid (it exits; the next run starts a new one)",
+                                 holder_runroot);
+                        row(out, "userns holder", value, stale);
+                        free(held);
+                        goto after_holder;
+                }
+        } else {
+                snprintf(value, sizeof(value), "none running (started by the first run with a subordinate range)");
+        }
+        row(out, "userns holder", value, NULL);
+        free(held);
+after_holder:
 
         device_row(out, "/dev/fuse", "/dev/fuse", "as root: modprobe fuse");
         row(out, "kernel overlay in userns", kernel_overlay_in_userns() ? "yes (userxattr)" : "no",

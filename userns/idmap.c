@@ -295,8 +295,9 @@ int idmap_plan_for_caller(enum userns_mode mode, struct idmap_plan *plan, struct
                         return -1;
         }
         const char *path = getenv("PATH");
-        cleanup_free char *nu = find_in_path("newuidmap", path ? path : "/usr/bin:/bin");
-        cleanup_free char *ng = find_in_path("newgidmap", path ? path : "/usr/bin:/bin");
+        bool want_helpers = mode != USERNS_SINGLE && uid != 0 && nsu > 0 && nsg > 0;
+        cleanup_free char *nu = want_helpers ? find_in_path("newuidmap", path ? path : "/usr/bin:/bin") : NULL;
+        cleanup_free char *ng = want_helpers ? find_in_path("newgidmap", path ? path : "/usr/bin:/bin") : NULL;
         if (idmap_plan_build(uid, gid, mode, su, nsu, sg, nsg, nu, ng, plan, err) < 0)
                 return -1;
         if (plan->kind == IDMAP_RANGES || (plan->kind == IDMAP_KEEP_ID && !plan->deny_setgroups)) {

@@ -130,13 +130,32 @@ static int subid_from_libsubid(enum subid_kind kind, const char *user, struct su
 }
 #endif
 
+/* libsubid consults a module other than the files only when nsswitch.conf has a "subid:" line;
+ * without one, reading the files ourselves gives the same answer without loading it. */
+static bool nsswitch_names_subid(void)
+{
+        cleanup_free char *text = NULL;
+        struct burrow_error *err = NULL;
+        if (read_file_at(AT_FDCWD, "/etc/nsswitch.conf", &text, NULL, &err) < 0) {
+                burrow_error_free(err);
+                return false;
+        }
+        for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (strncmp(p, "subid:", 6) == 0)
+                        return true;
+        }
+        return false;
+}
+
 int subid_ranges(enum subid_kind kind, const char *user, uid_t uid, struct sub_range *out, size_t max, size_t *n,
                  const char **source, struct burrow_error **err)
 {
         const char *file = kind == SUBID_UID ? "/etc/subuid" : "/etc/subgid";
 #ifdef HAVE_SHADOW_SUBID_H
-        if (subid_from_libsubid(kind, user, out, max, n)) {
-                *source = kind == SUBID_UID ? "/etc/subuid (through libsubid)" : "/etc/subgid (through libsubid)";
+        if (nsswitch_names_subid() && subid_from_libsubid(kind, user, out, max, n)) {
+                *source = "libsubid (nsswitch.conf subid:)";
                 return 0;
         }
 #endif

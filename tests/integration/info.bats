@@ -3,7 +3,10 @@
 
 load helpers
 
-setup() { common_setup; }
+setup() {
+    common_setup
+    ROOTFS_INFO="$BATS_FILE_TMPDIR/rootfs-info"
+}
 teardown() { common_teardown; }
 
 @test "info reports the kernel, user namespaces and the ID mapping" {
@@ -50,6 +53,17 @@ teardown() { common_teardown; }
     assert_output_has "^cgroups +"
     assert_output_has "^/dev/net/tun +"
     assert_output_has "^runroot +/"
+    assert_output_has "^userns holder +(running, uid_map|none running)"
+}
+
+@test "info shows the running userns holder with its map" {
+    has_range && [ "$(id -u)" != 0 ] || skip "only a user with a subordinate range gets a holder"
+    rr="$BATS_TEST_TMPDIR/rr"
+    [ -d "$ROOTFS_INFO" ] || make_rootfs "$ROOTFS_INFO"
+    run burrow --runroot "$rr" run --rootfs "$ROOTFS_INFO" true
+    assert_status 0
+    run burrow --runroot "$rr" info
+    assert_output_has "^userns holder +running, uid_map \"0 $(id -u) 1,1 $(subid_range)\""
 }
 
 @test "info: /dev/net/tun is reported usable, or with its fix" {
