@@ -201,3 +201,39 @@ need_range() { [ -z "$RANGE_SKIP" ] || skip "$RANGE_SKIP"; }
     [ "$(echo $output)" = "0 $(id -u) 1 1 $(subid_range)" ]
     [ "$(cut -d' ' -f1 "$rr/userns-auto.pid")" != "$pid" ]
 }
+
+# Root only: a private mount namespace puts test copies over /etc/subuid and /etc/subgid, so
+# the system files are never touched.
+@test "root suite: burrow-test removed from a copy of /etc/subuid runs with a single-ID map, warned once" {
+    [ "$(id -u)" = 0 ] || skip "needs root to bind a test copy over /etc/subuid"
+    id burrow-test >/dev/null 2>&1 || skip "no burrow-test user (made by the user suite)"
+    dir=$(mktemp -d /tmp/burrow-subid-test.XXXXXX)
+    chmod 755 "$dir"
+    sed '/^burrow-test:/d' /etc/subuid >"$dir/subuid"
+    sed '/^burrow-test:/d' /etc/subgid >"$dir/subgid"
+    chown burrow-test "$dir"
+    runuser -u burrow-test -- "$MAKE_ROOTFS" "$dir/rootfs" >/dev/null
+    run unshare -m sh -c 'mount --bind "$1/subuid" /etc/subuid && mount --bind "$1/subgid" /etc/subgid &&
+        for i in 1 2; do runuser -u burrow-test -- env -i PATH=/usr/bin:/bin HOME=/tmp "$2" --runroot "$1/rr" run --rootfs "$1/rootfs" cat /proc/self/uid_map; done' \
+        sh "$dir" "$BURROW"
+    rm -rf "$dir"
+    assert_status 0
+    [ "$(grep -c 'warning: using a single-ID map (no subordinate UID range for this user)' <<<"$output")" = 1 ]
+    [ "$(grep -cE "^ +0 +$(id -u burrow-test) +1$" <<<"$output")" = 2 ]
+}
+
+@test "root suite: a malformed /etc/subuid line is named with file and line, and the rest still counts" {
+    [ "$(id -u)" = 0 ] || skip "needs root to bind a test copy over /etc/subuid"
+    id burrow-test >/dev/null 2>&1 || skip "no burrow-test user (made by the user suite)"
+    dir=$(mktemp -d /tmp/burrow-subid-test.XXXXXX)
+    chmod 755 "$dir"
+    { echo "this is not an entry"; cat /etc/subuid; } >"$dir/subuid"
+    cp /etc/subgid "$dir/subgid"
+    run unshare -m sh -c 'mount --bind "$1/subuid" /etc/subuid && mount --bind "$1/subgid" /etc/subgid &&
+        exec runuser -u burrow-test -- env -i PATH=/usr/bin:/bin HOME=/tmp "$2" info' sh "$dir" "$BURROW"
+    rm -rf "$dir"
+    assert_status 0
+    assert_output_has "warning: /etc/subuid:1: ignoring malformed entry \`this is not an entry\` \(expected NAME:START:COUNT\)"
+    start=$(grep '^burrow-test:' /etc/subuid | head -1 | cut -d: -f2)
+    assert_output_has "^subordinate uids +$start-"
+}
