@@ -28,6 +28,7 @@
 /* The raw (decompressing) reader pulls from the fd, hashing what it reads: the blob digest. */
 struct raw_source {
         int fd;
+        int tee;
         struct digester *digest;
         uint64_t size;
         char buf[IO_BLOCK];
@@ -46,6 +47,16 @@ static la_ssize_t raw_read(struct archive *a, void *opaque, const void **buf)
         }
         digester_update(src->digest, src->buf, (size_t)n);
         src->size += (uint64_t)n;
+        for (ssize_t done = 0; src->tee >= 0 && done < n;) {
+                ssize_t w = write(src->tee, src->buf + done, (size_t)(n - done));
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0) {
+                        archive_set_error(a, errno, "storing the blob: %s", strerror(errno));
+                        return -1;
+                }
+                done += w;
+        }
         *buf = src->buf;
         return n;
 }
@@ -440,7 +451,7 @@ static int unpack_entry(struct unpacker *u, struct archive_entry *e, struct burr
         }
 }
 
-int layer_unpack(int fd, int destfd, struct layer_stats *stats, struct burrow_error **err)
+int layer_unpack(int fd, int destfd, int tee_fd, struct layer_stats *stats, struct burrow_error **err)
 {
         memset(stats, 0, sizeof(*stats));
         struct raw_source *rs = calloc(1, sizeof(*rs));
@@ -454,6 +465,7 @@ int layer_unpack(int fd, int destfd, struct layer_stats *stats, struct burrow_er
                 goto out;
         }
         rs->fd = fd;
+        rs->tee = tee_fd;
         ts->raw = raw;
         archive_read_support_filter_all(raw);
         archive_read_support_format_raw(raw);
@@ -467,6 +479,8 @@ int layer_unpack(int fd, int destfd, struct layer_stats *stats, struct burrow_er
                 burrow_error_set(err, 0, "reading the layer: %s", archive_error_string(raw) ? archive_error_string(raw) : "empty input");
                 goto out;
         }
+        snprintf(stats->compression, sizeof(stats->compression), "%s",
+                 archive_filter_count(raw) > 1 ? archive_filter_name(raw, 0) : "none");
         archive_read_support_format_tar(tar);
         archive_read_support_format_empty(tar);
         if (archive_read_open(tar, ts, NULL, tar_read, NULL) != ARCHIVE_OK) {

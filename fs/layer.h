@@ -16,6 +16,7 @@ struct layer_stats {
         uint64_t skipped_devices; /* block/char devices: cannot be made without privilege */
         uint64_t unmapped_owners; /* entries whose owner is not mapped: left to the unpacking user */
         uint64_t whiteouts;
+        char compression[16]; /* "gzip", "zstd", "none"... as libarchive named the filter */
 };
 
 /* Read a tar (plain, gzip, zstd, xz or bzip2) from FD and unpack it into DIRFD.
@@ -30,6 +31,7 @@ struct layer_stats {
  *   sparse files are kept; device nodes are skipped and counted.
  * On error the message names the entry; what was unpacked so far is left for the caller to
  * throw away. */
-int layer_unpack(int fd, int dirfd, struct layer_stats *stats, struct burrow_error **err);
+/* TEE_FD, if not -1, receives a copy of every byte read from FD (the blob, stored as it came). */
+int layer_unpack(int fd, int dirfd, int tee_fd, struct layer_stats *stats, struct burrow_error **err);
 
 #endif

@@ -22,6 +22,13 @@ static const char overview[] =
         "  run       run a command in a new container\n"
         "  info      show what this host supports and how to fix what is missing\n"
         "  unshare   run a command in a user namespace mapped as burrow maps containers\n"
+        "  import    make an image from a rootfs tarball\n"
+        "  images    list images (also: image ls)\n"
+        "  tag       give an image another name\n"
+        "  rmi       remove images (also: image rm)\n"
+        "  inspect   show an image as JSON\n"
+        "  history   show how an image was made\n"
+        "  image     image ls|rm|inspect|history|tag|import|prune\n"
         "  help      show help for a verb\n"
         "  version   show burrow's version\n"
         "\n"
@@ -98,11 +105,11 @@ int cli_help(const char *verb, FILE *out)
                         fputs(verbs[i].help, out);
                         return 0;
                 }
-        return -1;
+        return cli_image_help(verb, out);
 }
 
 /* getopt_long in POSIX mode ("+"): stop at the first positional, report errors ourselves. */
-static int option_error(const char *verb, const char *token, int opt, struct burrow_error **err)
+int cli_option_error(const char *verb, const char *token, int opt, struct burrow_error **err)
 {
         if (opt == ':')
                 return burrow_error_set(err, 0, "option `%s` of `burrow %s` needs a value (see `burrow help %s`)", token, verb, verb);
@@ -128,7 +135,7 @@ static int long_option_exact(char **argv, int token, const struct option *longs,
 }
 
 /* One getopt_long step that also rejects abbreviated long options. */
-static int next_option(int argc, char **argv, const char *shorts, const struct option *longs, int *token)
+int cli_next_option(int argc, char **argv, const char *shorts, const struct option *longs, int *token)
 {
         int longindex = -1;
         *token = optind ? optind : 1;
@@ -166,7 +173,7 @@ int cli_parse_global(int argc, char **argv, struct burrow_global *global, int *v
         optind = 0;
         opterr = 0;
         int opt, token;
-        while ((opt = next_option(argc, argv, "+:h", longs, &token)) != -1) {
+        while ((opt = cli_next_option(argc, argv, "+:h", longs, &token)) != -1) {
                 switch (opt) {
                 case OPT_ROOT:
                         if (set_string(&global->root, optarg, "--root", err) < 0)
@@ -241,7 +248,7 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
         optind = 0;
         opterr = 0;
         int opt, token;
-        while ((opt = next_option(argc, argv, "+:v:e:w:u:ith", longs, &token)) != -1) {
+        while ((opt = cli_next_option(argc, argv, "+:v:e:w:u:ith", longs, &token)) != -1) {
                 switch (opt) {
                 case OPT_ROOTFS:
                         if (set_string(&cfg->rootfs, optarg, "--rootfs", err) < 0)
@@ -323,7 +330,7 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                         *help = 1;
                         return 0;
                 default:
-                        return option_error("run", argv[token], opt, err);
+                        return cli_option_error("run", argv[token], opt, err);
                 }
         }
         size_t n = 0;
@@ -333,7 +340,7 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
         return 0;
 }
 
-static int fail(struct burrow_error *err)
+int cli_fail(struct burrow_error *err)
 {
         int code = err->exit_code ? err->exit_code : BURROW_EXIT_FAILURE;
         fprintf(stderr, "burrow: %s\n", err->msg ? err->msg : "unknown error");
@@ -349,12 +356,12 @@ static int cmd_run(const struct burrow_global *global, int argc, char **argv)
         int help = 0, code = 0;
         if (cli_parse_run(argc, argv, &cfg, &help, &err) < 0) {
                 burrow_run_config_free(&cfg);
-                return fail(err);
+                return cli_fail(err);
         }
         if (help) {
                 cli_help("run", stdout);
         } else if (burrow_run(global, &cfg, &code, &err) < 0) {
-                code = fail(err);
+                code = cli_fail(err);
         }
         burrow_run_config_free(&cfg);
         return code;
@@ -379,7 +386,7 @@ int cli_main(int argc, char **argv)
         struct burrow_error *err = NULL;
         int verb_index, done, code = 0;
         if (cli_parse_global(argc, argv, &global, &verb_index, &done, &err) < 0) {
-                code = fail(err);
+                code = cli_fail(err);
                 goto out;
         }
         if (done)
@@ -399,15 +406,17 @@ int cli_main(int argc, char **argv)
                 if (r != 0)
                         code = r < 0 ? 0 : r;
                 else if (burrow_info_print(&global, stdout, &err) < 0)
-                        code = fail(err);
+                        code = cli_fail(err);
         } else if (strcmp(verb, "unshare") == 0) {
                 if (vargc > 1 && (strcmp(vargv[1], "-h") == 0 || strcmp(vargv[1], "--help") == 0)) {
                         cli_help(verb, stdout);
                 } else {
                         int first = vargc > 1 && strcmp(vargv[1], "--") == 0 ? 2 : 1;
                         if (burrow_unshare(&global, vargv + first, &code, &err) < 0)
-                                code = fail(err);
+                                code = cli_fail(err);
                 }
+        } else if (cli_image_verb(verb)) {
+                code = cli_image_main(&global, vargc, vargv);
         } else if (strcmp(verb, "version") == 0) {
                 int r = cmd_no_args(verb, vargc, vargv);
                 if (r != 0)

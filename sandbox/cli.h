@@ -2,6 +2,9 @@
 #ifndef BURROW_SANDBOX_CLI_H
 #define BURROW_SANDBOX_CLI_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 #include "sandbox/runconfig.h"
 #include "util/error.h"
 
@@ -18,5 +21,17 @@ int cli_help(const char *verb, FILE *out);
 
 /* The whole program; returns the exit status. */
 int cli_main(int argc, char **argv);
+
+/* Shared by the verb files. */
+struct option;
+int cli_next_option(int argc, char **argv, const char *shorts, const struct option *longs, int *token);
+int cli_option_error(const char *verb, const char *token, int opt, struct burrow_error **err);
+/* Print err as "burrow: MESSAGE", free it, return its exit code. */
+int cli_fail(struct burrow_error *err);
+
+/* Image verbs (cli_image.c). */
+bool cli_image_verb(const char *verb);
+int cli_image_main(const struct burrow_global *global, int argc, char **argv);
+int cli_image_help(const char *verb, FILE *out);
 
 #endif

@@ -92,7 +92,7 @@ static int unpack(struct tarball *t, const char *dir, struct layer_stats *st, st
 {
         int fd = tb_fd(t, keep_percent);
         int d = fresh_dir(dir);
-        int r = layer_unpack(fd, d, st, err);
+        int r = layer_unpack(fd, d, -1, st, err);
         close(fd);
         close(d);
         free(t->buf);
@@ -180,7 +180,7 @@ int main(void)
         ok(write(fd, t.buf, t.used) == (ssize_t)t.used, "plain tar written");
         lseek(fd, 0, SEEK_SET);
         int d = fresh_dir("plain");
-        ok(layer_unpack(fd, d, &st, &err) == 0, "plain tar unpacks");
+        ok(layer_unpack(fd, d, -1, &st, &err) == 0, "plain tar unpacks");
         is_str(st.diff_id, want, "diffID is the sha256 of the tar bytes");
         is_str(st.blob_digest, want, "blob digest of an uncompressed layer equals its diffID");
         ok(st.tar_size == t.used, "tar size counted");
@@ -193,6 +193,7 @@ int main(void)
         tb_add(&t, "z", AE_IFREG, 0644, "zstd!", NULL, NULL);
         ok(unpack(&t, "zstd", &st, &err, 0) == 0, "a zstd layer unpacks");
         is_str(slurp("zstd", "z"), "zstd!", "its content");
+        is_str(st.compression, "zstd", "compression named");
 
         /* Evil tarballs. */
         tb_open(&t, 'g');
@@ -259,7 +260,7 @@ int main(void)
         tb_add(&t, "big", AE_IFREG, 0644, big, NULL, NULL);
         fd = tb_fd(&t, 50);
         d = fresh_dir("truncated");
-        ok(layer_unpack(fd, d, &st, &err) < 0 && err && strstr(err->msg, "truncated"), "truncated gzip: %s", err ? err->msg : "-");
+        ok(layer_unpack(fd, d, -1, &st, &err) < 0 && err && strstr(err->msg, "truncated"), "truncated gzip: %s", err ? err->msg : "-");
         burrow_error_free(err);
         err = NULL;
         close(fd);
@@ -268,7 +269,7 @@ int main(void)
 
         fd = open("/etc/hostname", O_RDONLY);
         d = fresh_dir("notatar");
-        ok(layer_unpack(fd, d, &st, &err) < 0 && err, "not a tar: error (%s)", err ? err->msg : "-");
+        ok(layer_unpack(fd, d, -1, &st, &err) < 0 && err, "not a tar: error (%s)", err ? err->msg : "-");
         burrow_error_free(err);
         err = NULL;
         close(fd);

@@ -1,0 +1,580 @@
+#include "config.h"
+
+#include "fs/image.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/layer.h"
+#include "fs/reference.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+static void cleanup_jsonp(json_t **j)
+{
+        json_decref(*j);
+}
+#define cleanup_json __attribute__((cleanup(cleanup_jsonp)))
+
+/* OCI's names for the machine (GOARCH). */
+static const char *oci_arch(void)
+{
+        struct utsname u;
+        if (uname(&u) < 0)
+                return "amd64";
+        static const char *const map[][2] = { { "x86_64", "amd64" }, { "aarch64", "arm64" }, { "armv7l", "arm" },
+                                              { "i686", "386" },     { "ppc64le", "ppc64le" }, { "s390x", "s390x" },
+                                              { "riscv64", "riscv64" } };
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+                if (strcmp(u.machine, map[i][0]) == 0)
+                        return map[i][1];
+        return "amd64";
+}
+
+static void iso_time(time_t t, char *buf, size_t size)
+{
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct unpack_job {
+        struct store *s;
+        struct store_op *op;
+        int src;
+};
+
+/* Runs in the store's user namespace: unpack into the op directory, then move into layers/. */
+static int unpack_in_ns(void *arg, void *result, struct burrow_error **err)
+{
+        struct unpack_job *job = arg;
+        struct layer_stats *st = result;
+        store_clean_tmp(job->s);
+        if (mkdirat(job->op->fd, "layer", 0755) < 0)
+                return burrow_error_set(err, errno, "creating a layer directory in `%s/%s`", job->s->root, job->op->name);
+        cleanup_close int layer = openat(job->op->fd, "layer", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cleanup_close int blob = openat(job->op->fd, "blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (layer < 0 || blob < 0)
+                return burrow_error_set(err, errno, "preparing `%s/%s`", job->s->root, job->op->name);
+        if (layer_unpack(job->src, layer, blob, st, err) < 0 || fsync(blob) < 0) {
+                if (err && *err == NULL)
+                        burrow_error_set(err, errno, "syncing the blob");
+                store_remove_tree(job->op->fd, "layer");
+                return -1;
+        }
+        char dest[128];
+        snprintf(dest, sizeof(dest), "layers/%s", digest_hex(st->diff_id));
+        if (store_layer_exists(job->s, st->diff_id)) {
+                store_remove_tree(job->op->fd, "layer"); /* shared with an image we have */
+                return 0;
+        }
+        if (syncfs(layer) < 0)
+                return burrow_error_set(err, errno, "syncing layer %s", st->diff_id);
+        if (renameat(job->op->fd, "layer", job->s->fd, dest) < 0) {
+                int e = errno;
+                store_remove_tree(job->op->fd, "layer");
+                if (e != EEXIST && e != ENOTEMPTY) /* another burrow stored it meanwhile: fine */
+                        return burrow_error_set(err, e, "storing layer %s", st->diff_id);
+        }
+        return 0;
+}
+
+static int add_name(struct store *s, const char *id, const char *name, struct burrow_error **err);
+
+int image_import(struct store *s, const struct store_ns *ns, const char *file, const char *name,
+                 char id[DIGEST_STR_LEN + 1], struct burrow_error **err)
+{
+        struct image_ref ref;
+        if (image_ref_parse(name, "localhost", &ref, err) < 0)
+                return -1;
+        if (ref.digest[0])
+                return burrow_error_set(err, 0, "`%s`: an imported image gets a name and a tag, not a digest", name);
+        char full[1024];
+        image_ref_format(&ref, full, sizeof(full));
+        cleanup_close int src = open(file, O_RDONLY | O_CLOEXEC);
+        if (src < 0)
+                return burrow_error_set(err, errno, "cannot open `%s` to import", file);
+
+        struct store_op op;
+        if (store_op_begin(s, "import", &op, err) < 0)
+                return -1;
+        struct layer_stats st;
+        struct unpack_job job = { .s = s, .op = &op, .src = src };
+        if (store_ns_run(ns, unpack_in_ns, &job, &st, sizeof(st), err) < 0) {
+                store_op_end(s, &op);
+                return burrow_error_wrap(err, "importing `%s`", file);
+        }
+        int r = 0;
+        if (!store_blob_exists(s, st.blob_digest))
+                r = store_blob_commit(s, &op, "blob", st.blob_digest, err);
+        store_op_end(s, &op);
+        if (r < 0)
+                return -1;
+
+        char created[32];
+        iso_time(time(NULL), created, sizeof(created));
+        char by[1200];
+        snprintf(by, sizeof(by), "burrow import %s", file);
+        cleanup_json json_t *config = json_pack(
+                "{s:s, s:s, s:s, s:{s:[s]}, s:{s:s, s:[s]}, s:[{s:s, s:s}]}", "created", created, "architecture", oci_arch(), "os",
+                "linux", "config", "Env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "rootfs", "type",
+                "layers", "diff_ids", st.diff_id, "history", "created", created, "created_by", by);
+        cleanup_free char *config_text = config ? json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (config_text == NULL)
+                return burrow_error_set(err, ENOMEM, "image config");
+        char config_digest[DIGEST_STR_LEN + 1];
+        if (store_blob_put(s, config_text, strlen(config_text), config_digest, err) < 0)
+                return -1;
+        const char *media = strcmp(st.compression, "gzip") == 0   ? "application/vnd.oci.image.layer.v1.tar+gzip"
+                            : strcmp(st.compression, "zstd") == 0 ? "application/vnd.oci.image.layer.v1.tar+zstd"
+                            : strcmp(st.compression, "none") == 0 ? "application/vnd.oci.image.layer.v1.tar"
+                                                                  : NULL;
+        if (media == NULL)
+                return burrow_error_set(err, 0, "`%s` is %s-compressed; OCI images carry gzip, zstd or uncompressed layers: "
+                                                "recompress it (e.g. %s -dc FILE | gzip > FILE.gz)",
+                                        file, st.compression, st.compression);
+        cleanup_json json_t *manifest = json_pack(
+                "{s:i, s:s, s:{s:s, s:s, s:I}, s:[{s:s, s:s, s:I}]}", "schemaVersion", 2, "mediaType",
+                "application/vnd.oci.image.manifest.v1+json", "config", "mediaType", "application/vnd.oci.image.config.v1+json",
+                "digest", config_digest, "size", (json_int_t)strlen(config_text), "layers", "mediaType", media, "digest",
+                st.blob_digest, "size", (json_int_t)st.blob_size);
+        cleanup_free char *manifest_text = manifest ? json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        char manifest_digest[DIGEST_STR_LEN + 1];
+        if (manifest_text == NULL || store_blob_put(s, manifest_text, strlen(manifest_text), manifest_digest, err) < 0)
+                return err && *err ? -1 : burrow_error_set(err, ENOMEM, "image manifest");
+
+        cleanup_json json_t *record = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:I, s:s}], s:[], s:s, s:I}", "id", config_digest,
+                                                "manifest", manifest_digest, "config", config_digest, "layers", "diff_id",
+                                                st.diff_id, "digest", st.blob_digest, "size", (json_int_t)st.blob_size,
+                                                "media_type", media, "names", "created", created, "size",
+                                                (json_int_t)st.tar_size);
+        if (record == NULL)
+                return burrow_error_set(err, ENOMEM, "image record");
+        cleanup_close int lock = store_lock(s, err);
+        if (lock < 0)
+                return -1;
+        if (store_image_write(s, config_digest, record, err) < 0 || add_name(s, config_digest, full, err) < 0)
+                return -1;
+        if (st.unmapped_owners)
+                burrow_info("%llu entries of `%s` kept the owner of the store's namespace: their owners are not mapped "
+                            "(single-ID map?)",
+                            (unsigned long long)st.unmapped_owners, file);
+        if (st.skipped_devices)
+                burrow_warn("`%s`: skipped %llu device nodes (they cannot be created without privilege; containers get "
+                            "their own /dev)",
+                            file, (unsigned long long)st.skipped_devices);
+        snprintf(id, DIGEST_STR_LEN + 1, "%s", config_digest);
+        return 0;
+}
+
+/* With the store lock held: NAME -> ID in tags.json and in the records' name lists. */
+static int add_name(struct store *s, const char *id, const char *name, struct burrow_error **err)
+{
+        cleanup_json json_t *tags = store_tags_read(s, err);
+        if (tags == NULL)
+                return -1;
+        json_t *old = json_object_get(tags, name);
+        if (json_is_string(old) && strcmp(json_string_value(old), id) != 0) {
+                cleanup_json json_t *prev = store_image_read(s, json_string_value(old), NULL);
+                json_t *names = prev ? json_object_get(prev, "names") : NULL;
+                for (size_t i = 0; names && i < json_array_size(names); i++)
+                        if (strcmp(json_string_value(json_array_get(names, i)), name) == 0) {
+                                json_array_remove(names, i);
+                                store_image_write(s, json_string_value(old), prev, NULL);
+                                break;
+                        }
+        }
+        cleanup_json json_t *rec = store_image_read(s, id, err);
+        if (rec == NULL)
+                return -1;
+        json_t *names = json_object_get(rec, "names");
+        bool have = false;
+        for (size_t i = 0; names && i < json_array_size(names); i++)
+                have |= strcmp(json_string_value(json_array_get(names, i)), name) == 0;
+        if (!have) {
+                if (!json_is_array(names))
+                        json_object_set_new(rec, "names", names = json_array());
+                json_array_append_new(names, json_string(name));
+                if (store_image_write(s, id, rec, err) < 0)
+                        return -1;
+        }
+        json_object_set_new(tags, name, json_string(id));
+        return store_tags_write(s, tags, err);
+}
+
+int image_tag(struct store *s, const char *ref, const char *name, struct burrow_error **err)
+{
+        char id[DIGEST_STR_LEN + 1];
+        struct image_ref r;
+        if (store_resolve(s, ref, id, err) < 0 || image_ref_parse(name, "localhost", &r, err) < 0)
+                return -1;
+        if (r.digest[0])
+                return burrow_error_set(err, 0, "`%s`: a tag names a tag, not a digest", name);
+        char full[1024];
+        image_ref_format(&r, full, sizeof(full));
+        cleanup_close int lock = store_lock(s, err);
+        if (lock < 0)
+                return -1;
+        return add_name(s, id, full, err);
+}
+
+/* Every image record, newest first. */
+static json_t *load_all(struct store *s, struct burrow_error **err)
+{
+        json_t *all = json_array();
+        cleanup_close int dfd = openat(s->fd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cleanup_closedir DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (d == NULL) {
+                json_decref(all);
+                burrow_error_set(err, errno, "reading `%s/images`", s->root);
+                return NULL;
+        }
+        dfd = -1;
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                size_t len = strlen(de->d_name);
+                if (len != DIGEST_HEX_LEN + 5 || strcmp(de->d_name + DIGEST_HEX_LEN, ".json") != 0)
+                        continue;
+                char id[DIGEST_STR_LEN + 1];
+                snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
+                struct burrow_error *e = NULL;
+                json_t *rec = store_image_read(s, id, &e);
+                if (rec == NULL) {
+                        burrow_warn("skipping a damaged image record: %s", e->msg);
+                        burrow_error_free(e);
+                        continue;
+                }
+                json_array_append_new(all, rec);
+        }
+        /* newest first: insertion sort on "created" (ISO 8601 sorts as text) */
+        for (size_t i = 1; i < json_array_size(all); i++)
+                for (size_t j = i; j > 0; j--) {
+                        const char *a = json_string_value(json_object_get(json_array_get(all, j - 1), "created"));
+                        const char *b = json_string_value(json_object_get(json_array_get(all, j), "created"));
+                        if (a && b && strcmp(a, b) >= 0)
+                                break;
+                        json_t *tmp = json_incref(json_array_get(all, j - 1));
+                        json_array_set(all, j - 1, json_array_get(all, j));
+                        json_array_set_new(all, j, tmp);
+                }
+        return all;
+}
+
+static void human_size(json_int_t bytes, char *buf, size_t size)
+{
+        static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+        double v = (double)bytes;
+        size_t u = 0;
+        while (v >= 1000 && u < 4) {
+                v /= 1000;
+                u++;
+        }
+        snprintf(buf, size, u ? "%.3g %s" : "%.0f %s", v, units[u]);
+}
+
+static void split_name(const char *name, char *repo, size_t rsize, char *tag, size_t tsize)
+{
+        const char *slash = strrchr(name, '/');
+        const char *colon = strrchr(slash ? slash : name, ':');
+        snprintf(repo, rsize, "%.*s", colon ? (int)(colon - name) : (int)strlen(name), name);
+        snprintf(tag, tsize, "%s", colon ? colon + 1 : "<none>");
+}
+
+static bool passes_filters(const struct image_list_options *opts, json_t *rec, const char *name)
+{
+        for (size_t i = 0; i < opts->n_filters; i++) {
+                const char *f = opts->filters[i];
+                if (strncmp(f, "reference=", 10) == 0) {
+                        if (name == NULL || (fnmatch(f + 10, name, 0) != 0 && !(strchr(f + 10, '/') == NULL &&
+                                                                             strrchr(name, '/') &&
+                                                                             fnmatch(f + 10, strrchr(name, '/') + 1, 0) == 0)))
+                                return false;
+                } else if (strncmp(f, "dangling=", 9) == 0) {
+                        bool dangling = json_array_size(json_object_get(rec, "names")) == 0;
+                        if (dangling != (strcmp(f + 9, "true") == 0))
+                                return false;
+                }
+        }
+        return true;
+}
+
+int image_list(struct store *s, const struct image_list_options *opts, FILE *out, struct burrow_error **err)
+{
+        for (size_t i = 0; i < opts->n_filters; i++)
+                if (strncmp(opts->filters[i], "reference=", 10) != 0 && strcmp(opts->filters[i], "dangling=true") != 0 &&
+                    strcmp(opts->filters[i], "dangling=false") != 0)
+                        return burrow_error_set(err, 0, "unknown filter `%s` (use reference=PATTERN or dangling=true|false)",
+                                                opts->filters[i]);
+        cleanup_json json_t *all = load_all(s, err);
+        if (all == NULL)
+                return -1;
+        if (!opts->quiet && !opts->format)
+                fprintf(out, "%-40s %-12s %-14s %-22s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
+        size_t i;
+        json_t *rec;
+        json_array_foreach(all, i, rec)
+        {
+                const char *id = json_string_value(json_object_get(rec, "id"));
+                json_t *names = json_object_get(rec, "names");
+                size_t n = json_array_size(names);
+                bool printed_id = false;
+                for (size_t k = 0; k < (n ? n : 1); k++) {
+                        const char *name = n ? json_string_value(json_array_get(names, k)) : NULL;
+                        if (!passes_filters(opts, rec, name))
+                                continue;
+                        char repo[1024], tag[256], size[32];
+                        split_name(name ? name : "<none>:<none>", repo, sizeof(repo), tag, sizeof(tag));
+                        human_size(json_integer_value(json_object_get(rec, "size")), size, sizeof(size));
+                        const char *created = json_string_value(json_object_get(rec, "created"));
+                        if (opts->quiet) {
+                                if (!printed_id)
+                                        fprintf(out, "%.12s\n", digest_hex(id));
+                                printed_id = true;
+                        } else if (opts->format) {
+                                /* {{.Field}} placeholders, the subset of docker's templates people use */
+                                for (const char *p = opts->format; *p;) {
+                                        static const char *const fields[] = { "{{.ID}}", "{{.Repository}}", "{{.Tag}}",
+                                                                              "{{.Created}}", "{{.Size}}", "{{.Digest}}" };
+                                        const char *values[] = { digest_hex(id), repo, tag, created ? created : "",
+                                                                 size, json_string_value(json_object_get(rec, "manifest")) };
+                                        bool matched = false;
+                                        for (size_t f = 0; f < 6; f++)
+                                                if (strncmp(p, fields[f], strlen(fields[f])) == 0) {
+                                                        fputs(values[f] ? values[f] : "", out);
+                                                        p += strlen(fields[f]);
+                                                        matched = true;
+                                                        break;
+                                                }
+                                        if (!matched) {
+                                                if (p[0] == '\\' && p[1] == 't') {
+                                                        fputc('\t', out);
+                                                        p += 2;
+                                                } else {
+                                                        fputc(*p++, out);
+                                                }
+                                        }
+                                }
+                                fputc('\n', out);
+                        } else {
+                                fprintf(out, "%-40s %-12s %-14.12s %-22s %s\n", repo, tag, digest_hex(id), created ? created : "",
+                                        size);
+                        }
+                }
+        }
+        return 0;
+}
+
+static json_t *load_image(struct store *s, const char *ref, json_t **config, struct burrow_error **err)
+{
+        char id[DIGEST_STR_LEN + 1];
+        if (store_resolve(s, ref, id, err) < 0)
+                return NULL;
+        json_t *rec = store_image_read(s, id, err);
+        if (rec == NULL)
+                return NULL;
+        cleanup_free char *text = NULL;
+        size_t len;
+        if (store_blob_read(s, json_string_value(json_object_get(rec, "config")), &text, &len, err) < 0) {
+                json_decref(rec);
+                return NULL;
+        }
+        json_error_t je;
+        *config = json_loadb(text, len, 0, &je);
+        if (*config == NULL) {
+                json_decref(rec);
+                burrow_error_set(err, 0, "the config of image `%s` is not valid JSON: %s", ref, je.text);
+                return NULL;
+        }
+        return rec;
+}
+
+int image_inspect(struct store *s, const char *ref, FILE *out, struct burrow_error **err)
+{
+        cleanup_json json_t *config = NULL;
+        cleanup_json json_t *rec = load_image(s, ref, &config, err);
+        if (rec == NULL)
+                return -1;
+        json_t *layers = json_array();
+        size_t i;
+        json_t *l;
+        json_array_foreach(json_object_get(rec, "layers"), i, l) json_array_append(layers, json_object_get(l, "digest"));
+        cleanup_json json_t *view = json_pack(
+                "[{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:o, s:O}]", "Id", json_object_get(rec, "id"), "Digest",
+                json_object_get(rec, "manifest"), "RepoTags", json_object_get(rec, "names"), "Created",
+                json_object_get(config, "created") ? json_object_get(config, "created") : json_null(), "Architecture",
+                json_object_get(config, "architecture") ? json_object_get(config, "architecture") : json_null(), "Os",
+                json_object_get(config, "os") ? json_object_get(config, "os") : json_null(), "Config",
+                json_object_get(config, "config") ? json_object_get(config, "config") : json_object(), "RootFS",
+                json_object_get(config, "rootfs") ? json_object_get(config, "rootfs") : json_null(), "Layers", layers, "Size",
+                json_object_get(rec, "size"));
+        if (view == NULL)
+                return burrow_error_set(err, ENOMEM, "inspect");
+        json_dumpf(view, out, JSON_INDENT(4));
+        fputc('\n', out);
+        return 0;
+}
+
+int image_history(struct store *s, const char *ref, FILE *out, struct burrow_error **err)
+{
+        cleanup_json json_t *config = NULL;
+        cleanup_json json_t *rec = load_image(s, ref, &config, err);
+        if (rec == NULL)
+                return -1;
+        fprintf(out, "%-22s %-60s %s\n", "CREATED", "CREATED BY", "COMMENT");
+        json_t *history = json_object_get(config, "history");
+        /* newest first, as docker prints it */
+        for (size_t i = json_array_size(history); i-- > 0;) {
+                json_t *h = json_array_get(history, i);
+                const char *by = json_string_value(json_object_get(h, "created_by"));
+                fprintf(out, "%-22s %-60.60s %s\n", json_string_value(json_object_get(h, "created")) ?: "",
+                        by ? by : "", json_string_value(json_object_get(h, "comment")) ?: "");
+        }
+        return 0;
+}
+
+struct prune_job {
+        struct store *s;
+        json_t *keep_layers; /* object: diff_id -> true */
+};
+
+static int prune_layers_in_ns(void *arg, void *result, struct burrow_error **err)
+{
+        struct prune_job *job = arg;
+        unsigned *freed = result;
+        cleanup_close int dfd = openat(job->s->fd, "layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int dup = dfd >= 0 ? fcntl(dfd, F_DUPFD_CLOEXEC, 3) : -1;
+        cleanup_closedir DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+        if (d == NULL)
+                return burrow_error_set(err, errno, "reading `%s/layers`", job->s->root);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                if (de->d_name[0] == '.')
+                        continue;
+                char id[DIGEST_STR_LEN + 8];
+                if (strlen(de->d_name) != DIGEST_HEX_LEN)
+                        continue;
+                snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
+                if (json_object_get(job->keep_layers, id))
+                        continue;
+                /* Renamed out of sight first, so a crash never leaves half a layer in layers/. */
+                char gone[128];
+                snprintf(gone, sizeof(gone), "tmp/gone-%.64s", de->d_name);
+                if (renameat(dfd, de->d_name, job->s->fd, gone) < 0 || store_remove_tree(job->s->fd, gone) < 0)
+                        return burrow_error_set(err, errno, "removing layer %s from `%s`", id, job->s->root);
+                (*freed)++;
+        }
+        store_clean_tmp(job->s);
+        return 0;
+}
+
+/* With the lock held. */
+static int prune_locked(struct store *s, const struct store_ns *ns, unsigned *freed, struct burrow_error **err)
+{
+        cleanup_json json_t *all = load_all(s, err);
+        if (all == NULL)
+                return -1;
+        cleanup_json json_t *keep_blobs = json_object();
+        cleanup_json json_t *keep_layers = json_object();
+        size_t i, k;
+        json_t *rec, *l;
+        json_array_foreach(all, i, rec)
+        {
+                json_object_set_new(keep_blobs, json_string_value(json_object_get(rec, "manifest")), json_true());
+                json_object_set_new(keep_blobs, json_string_value(json_object_get(rec, "config")), json_true());
+                json_array_foreach(json_object_get(rec, "layers"), k, l)
+                {
+                        json_object_set_new(keep_blobs, json_string_value(json_object_get(l, "digest")), json_true());
+                        json_object_set_new(keep_layers, json_string_value(json_object_get(l, "diff_id")), json_true());
+                }
+        }
+        *freed = 0;
+        cleanup_close int bfd = openat(s->fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int dup = bfd >= 0 ? fcntl(bfd, F_DUPFD_CLOEXEC, 3) : -1;
+        cleanup_closedir DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+                if (de->d_name[0] == '.')
+                        continue;
+                char id[DIGEST_STR_LEN + 8];
+                if (strlen(de->d_name) != DIGEST_HEX_LEN)
+                        continue;
+                snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
+                if (!json_object_get(keep_blobs, id) && unlinkat(bfd, de->d_name, 0) == 0)
+                        (*freed)++;
+        }
+        struct prune_job job = { .s = s, .keep_layers = keep_layers };
+        unsigned layers = 0;
+        if (store_ns_run(ns, prune_layers_in_ns, &job, &layers, sizeof(layers), err) < 0)
+                return -1;
+        *freed += layers;
+        return 0;
+}
+
+int image_prune(struct store *s, const struct store_ns *ns, unsigned *freed, struct burrow_error **err)
+{
+        cleanup_close int lock = store_lock(s, err);
+        if (lock < 0)
+                return -1;
+        return prune_locked(s, ns, freed, err);
+}
+
+int image_remove(struct store *s, const struct store_ns *ns, const char *ref, bool force, FILE *out,
+                 struct burrow_error **err)
+{
+        char id[DIGEST_STR_LEN + 1];
+        if (store_resolve(s, ref, id, err) < 0)
+                return -1;
+        cleanup_close int lock = store_lock(s, err);
+        if (lock < 0)
+                return -1;
+        cleanup_json json_t *rec = store_image_read(s, id, err);
+        cleanup_json json_t *tags = store_tags_read(s, err);
+        if (rec == NULL || tags == NULL)
+                return -1;
+        json_t *names = json_object_get(rec, "names");
+        /* A name given, and the image has others: only that name goes. */
+        struct image_ref r;
+        char full[1024] = "";
+        struct burrow_error *perr = NULL;
+        if (image_ref_parse(ref, "localhost", &r, &perr) == 0)
+                image_ref_format(&r, full, sizeof(full));
+        burrow_error_free(perr);
+        size_t matched = SIZE_MAX;
+        for (size_t i = 0; i < json_array_size(names); i++)
+                if (strcmp(json_string_value(json_array_get(names, i)), full) == 0)
+                        matched = i;
+        if (matched != SIZE_MAX && json_array_size(names) > 1) {
+                json_object_del(tags, full);
+                json_array_remove(names, matched);
+                if (store_image_write(s, id, rec, err) < 0 || store_tags_write(s, tags, err) < 0)
+                        return -1;
+                fprintf(out, "Untagged: %s\n", full);
+                return 0;
+        }
+        if (matched == SIZE_MAX && json_array_size(names) > 1 && !force)
+                return burrow_error_set(err, 0, "image %.12s has %zu names; remove them one by one, or use -f to remove the image "
+                                                "and all its names",
+                                        digest_hex(id), json_array_size(names));
+        for (size_t i = 0; i < json_array_size(names); i++) {
+                const char *n = json_string_value(json_array_get(names, i));
+                fprintf(out, "Untagged: %s\n", n);
+                json_object_del(tags, n);
+        }
+        if (store_tags_write(s, tags, err) < 0)
+                return -1;
+        char path[128];
+        snprintf(path, sizeof(path), "images/%s.json", digest_hex(id));
+        if (unlinkat(s->fd, path, 0) < 0)
+                return burrow_error_set(err, errno, "removing `%s/%s`", s->root, path);
+        fprintf(out, "Deleted: %s\n", id);
+        unsigned freed;
+        return prune_locked(s, ns, &freed, err);
+}

@@ -1,0 +1,39 @@
+/* Images in the store: import, list, tag, inspect, history, remove, prune. */
+#ifndef BURROW_FS_IMAGE_H
+#define BURROW_FS_IMAGE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "fs/nsexec.h"
+#include "fs/store.h"
+#include "util/error.h"
+
+/* A rootfs tarball (plain, gzip, zstd, xz, bzip2) as a one-layer image named NAME[:TAG]
+ * (a name without a domain is stored as localhost/NAME, as podman does). */
+int image_import(struct store *s, const struct store_ns *ns, const char *file, const char *name,
+                 char id[DIGEST_STR_LEN + 1], struct burrow_error **err);
+
+/* Give image REF the name NAME (moving the name off any image that had it). */
+int image_tag(struct store *s, const char *ref, const char *name, struct burrow_error **err);
+
+struct image_list_options {
+        bool quiet;          /* -q: IDs only */
+        const char *format;  /* {{.ID}} {{.Repository}} {{.Tag}} {{.Created}} {{.Size}} {{.Digest}} */
+        const char *filters[8]; /* reference=GLOB, dangling=true|false */
+        size_t n_filters;
+};
+int image_list(struct store *s, const struct image_list_options *opts, FILE *out, struct burrow_error **err);
+
+/* JSON like `podman inspect` of an image. */
+int image_inspect(struct store *s, const char *ref, FILE *out, struct burrow_error **err);
+int image_history(struct store *s, const char *ref, FILE *out, struct burrow_error **err);
+
+/* Untag REF if it is one of several names, else remove the image; then drop layers and blobs
+ * no image uses (inside the store's user namespace). */
+int image_remove(struct store *s, const struct store_ns *ns, const char *ref, bool force, FILE *out,
+                 struct burrow_error **err);
+/* Remove layers and blobs that no image refers to; *freed counts them. */
+int image_prune(struct store *s, const struct store_ns *ns, unsigned *freed, struct burrow_error **err);
+
+#endif

@@ -1,0 +1,216 @@
+/* Image verbs: import, images, tag, rmi, inspect, history, image prune. Parsing only. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/image.h"
+#include "sandbox/cli.h"
+#include "sandbox/runroot.h"
+
+static const struct {
+        const char *verb;
+        const char *help;
+} image_help[] = {
+        { "import", "Usage: burrow import FILE NAME[:TAG]\n\n"
+                    "Make a one-layer image from a root filesystem tarball (plain, gzip, zstd, xz or bzip2).\n"
+                    "A NAME without a registry is stored as localhost/NAME. Prints the image ID.\n" },
+        { "images", "Usage: burrow images [-q] [--format TEMPLATE] [--filter FILTER]...\n\n"
+                    "List images, newest first.\n"
+                    "  -q, --quiet        image IDs only\n"
+                    "  --format TEMPLATE  e.g. '{{.Repository}}:{{.Tag}} {{.ID}}' (also .Created .Size .Digest)\n"
+                    "  --filter FILTER    reference=PATTERN (shell glob) or dangling=true|false\n" },
+        { "tag", "Usage: burrow tag IMAGE NAME[:TAG]\n\nGive IMAGE another name (taken from any image that had it).\n" },
+        { "rmi", "Usage: burrow rmi [-f] IMAGE...\n\n"
+                 "Remove a name; an image loses its layers when its last name goes. An image with several names\n"
+                 "given by ID needs -f. Layers and blobs no image uses are removed.\n" },
+        { "inspect", "Usage: burrow inspect IMAGE\n\nShow the image (ID, names, config, layers) as JSON.\n" },
+        { "history", "Usage: burrow history IMAGE\n\nShow the steps that made the image, newest first.\n" },
+        { "image", "Usage: burrow image ls|rm|inspect|history|tag|import|prune [ARGS]\n\n"
+                   "  prune   remove layers and blobs that no image uses\n" },
+};
+
+static const char *help_for(const char *verb)
+{
+        for (size_t i = 0; i < sizeof(image_help) / sizeof(image_help[0]); i++)
+                if (strcmp(image_help[i].verb, verb) == 0)
+                        return image_help[i].help;
+        return NULL;
+}
+
+int cli_image_help(const char *verb, FILE *out)
+{
+        const char *h = help_for(verb);
+        if (h == NULL)
+                return -1;
+        fputs(h, out);
+        return 0;
+}
+
+bool cli_image_verb(const char *verb)
+{
+        return help_for(verb) != NULL;
+}
+
+struct ctx {
+        struct store *store;
+        struct store_ns ns;
+        char *runroot;
+};
+
+static int open_ctx(const struct burrow_global *g, struct ctx *c, struct burrow_error **err)
+{
+        memset(c, 0, sizeof(*c));
+        cleanup_free char *root = g->root ? strdup(g->root) : store_default_root();
+        c->runroot = g->runroot ? strdup(g->runroot) : runroot_default();
+        if (root == NULL || c->runroot == NULL)
+                return burrow_error_set(err, ENOMEM, "paths");
+        if (runroot_ensure(c->runroot, err) < 0 || store_open(root, &c->store, err) < 0)
+                return -1;
+        c->ns.runroot = c->runroot;
+        c->ns.use_holder = !g->no_userns_holder;
+        return 0;
+}
+
+static void close_ctx(struct ctx *c)
+{
+        store_free(c->store);
+        free(c->runroot);
+}
+
+/* Options common to the simple verbs: -h, and -q/-f/--format/--filter where they apply. */
+static int parse(const char *verb, int argc, char **argv, struct image_list_options *lo, bool *force, int *help,
+                 struct burrow_error **err)
+{
+        enum { OPT_FORMAT = 256, OPT_FILTER };
+        static const struct option longs[] = {
+                { "quiet", no_argument, NULL, 'q' },        { "force", no_argument, NULL, 'f' },
+                { "format", required_argument, NULL, OPT_FORMAT }, { "filter", required_argument, NULL, OPT_FILTER },
+                { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        };
+        bool list = strcmp(verb, "images") == 0;
+        bool rmi = strcmp(verb, "rmi") == 0;
+        *help = 0;
+        optind = 0;
+        opterr = 0;
+        int opt, token;
+        while ((opt = cli_next_option(argc, argv, "+:qfh", longs, &token)) != -1) {
+                if (opt == 'h') {
+                        *help = 1;
+                        return 0;
+                } else if (opt == 'q' && list) {
+                        lo->quiet = true;
+                } else if (opt == 'f' && rmi) {
+                        *force = true;
+                } else if (opt == OPT_FORMAT && list) {
+                        lo->format = optarg;
+                } else if (opt == OPT_FILTER && list) {
+                        if (lo->n_filters >= sizeof(lo->filters) / sizeof(lo->filters[0]))
+                                return burrow_error_set(err, 0, "at most 8 --filter options");
+                        lo->filters[lo->n_filters++] = optarg;
+                } else {
+                        return cli_option_error(verb, argv[token], opt == ':' ? ':' : '?', err);
+                }
+        }
+        return optind;
+}
+
+static int need_args(const char *verb, int have, int min, int max, struct burrow_error **err)
+{
+        if (have < min || (max >= 0 && have > max)) {
+                char usage[256] = "";
+                const char *h = help_for(strcmp(verb, "prune") == 0 ? "image" : verb);
+                if (h)
+                        sscanf(h, "Usage: %255[^\n]", usage);
+                return burrow_error_set(err, 0, "`burrow %s` takes %s argument%s (usage: %s)", verb,
+                                        min == max ? (min == 1 ? "one" : "two") : min == 0 ? "no" : "at least one",
+                                        min == 1 && max == 1 ? "" : "s", usage);
+        }
+        return 0;
+}
+
+int cli_image_main(const struct burrow_global *global, int argc, char **argv)
+{
+        const char *verb = argv[0];
+        if (strcmp(verb, "image") == 0) {
+                static const char *const sub[][2] = { { "ls", "images" }, { "list", "images" }, { "rm", "rmi" },
+                                                      { "inspect", "inspect" }, { "history", "history" },
+                                                      { "tag", "tag" }, { "import", "import" }, { "prune", "prune" } };
+                if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+                        cli_image_help("image", argc < 2 ? stderr : stdout);
+                        return argc < 2 ? BURROW_EXIT_FAILURE : 0;
+                }
+                const char *mapped = NULL;
+                for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
+                        if (strcmp(argv[1], sub[i][0]) == 0)
+                                mapped = sub[i][1];
+                if (mapped == NULL) {
+                        fprintf(stderr, "burrow: unknown command `image %s` (see `burrow help image`)\n", argv[1]);
+                        return BURROW_EXIT_FAILURE;
+                }
+                argv[1] = (char *)mapped;
+                return cli_image_main(global, argc - 1, argv + 1);
+        }
+        struct burrow_error *err = NULL;
+        struct image_list_options lo = { 0 };
+        bool force = false;
+        int help = 0;
+        int first = parse(verb, argc, argv, &lo, &force, &help, &err);
+        if (first < 0)
+                return cli_fail(err);
+        if (help) {
+                cli_image_help(strcmp(verb, "prune") == 0 ? "image" : verb, stdout);
+                return 0;
+        }
+        int nargs = argc - first;
+        char **args = argv + first;
+        struct ctx c;
+        int code = 0;
+        int r;
+        if (strcmp(verb, "import") == 0)
+                r = need_args(verb, nargs, 2, 2, &err);
+        else if (strcmp(verb, "tag") == 0)
+                r = need_args(verb, nargs, 2, 2, &err);
+        else if (strcmp(verb, "images") == 0 || strcmp(verb, "prune") == 0)
+                r = need_args(verb, nargs, 0, 0, &err);
+        else if (strcmp(verb, "rmi") == 0)
+                r = need_args(verb, nargs, 1, -1, &err);
+        else
+                r = need_args(verb, nargs, 1, 1, &err);
+        if (r < 0 || open_ctx(global, &c, &err) < 0)
+                return cli_fail(err);
+        if (strcmp(verb, "import") == 0) {
+                char id[DIGEST_STR_LEN + 1];
+                if (image_import(c.store, &c.ns, args[0], args[1], id, &err) < 0)
+                        code = cli_fail(err);
+                else
+                        printf("%s\n", id);
+        } else if (strcmp(verb, "images") == 0) {
+                if (image_list(c.store, &lo, stdout, &err) < 0)
+                        code = cli_fail(err);
+        } else if (strcmp(verb, "tag") == 0) {
+                if (image_tag(c.store, args[0], args[1], &err) < 0)
+                        code = cli_fail(err);
+        } else if (strcmp(verb, "rmi") == 0) {
+                for (int i = 0; i < nargs; i++)
+                        if (image_remove(c.store, &c.ns, args[i], force, stdout, &err) < 0)
+                                code = cli_fail(err);
+                err = NULL;
+        } else if (strcmp(verb, "inspect") == 0) {
+                if (image_inspect(c.store, args[0], stdout, &err) < 0)
+                        code = cli_fail(err);
+        } else if (strcmp(verb, "history") == 0) {
+                if (image_history(c.store, args[0], stdout, &err) < 0)
+                        code = cli_fail(err);
+        } else if (strcmp(verb, "prune") == 0) {
+                unsigned freed = 0;
+                if (image_prune(c.store, &c.ns, &freed, &err) < 0)
+                        code = cli_fail(err);
+                else
+                        printf("removed %u unused layers and blobs\n", freed);
+        }
+        close_ctx(&c);
+        return code;
+}
