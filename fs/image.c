@@ -39,11 +39,17 @@ static const char *oci_arch(void)
         return "amd64";
 }
 
-static void iso_time(time_t t, char *buf, size_t size)
+/* RFC 3339 with nanoseconds, as docker writes "created": two imports of one tarball are two
+ * images, as with docker import. */
+static void iso_time_now(char *buf, size_t size)
 {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
         struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        gmtime_r(&ts.tv_sec, &tm);
+        char base[32];
+        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf, size, "%s.%09ldZ", base, ts.tv_nsec);
 }
 
 struct unpack_job {
@@ -119,8 +125,8 @@ int image_import(struct store *s, const struct store_ns *ns, const char *file, c
         if (r < 0)
                 return -1;
 
-        char created[32];
-        iso_time(time(NULL), created, sizeof(created));
+        char created[48];
+        iso_time_now(created, sizeof(created));
         char by[1200];
         snprintf(by, sizeof(by), "burrow import %s", file);
         cleanup_json json_t *config = json_pack(
@@ -161,6 +167,10 @@ int image_import(struct store *s, const struct store_ns *ns, const char *file, c
         cleanup_close int lock = store_lock(s, err);
         if (lock < 0)
                 return -1;
+        /* The same config again (the same image loaded twice): keep the names it has. */
+        cleanup_json json_t *existing = store_image_read(s, config_digest, NULL);
+        if (existing && json_is_array(json_object_get(existing, "names")))
+                json_object_set(record, "names", json_object_get(existing, "names"));
         if (store_image_write(s, config_digest, record, err) < 0 || add_name(s, config_digest, full, err) < 0)
                 return -1;
         if (st.unmapped_owners)
