@@ -56,6 +56,8 @@ struct unpack_job {
         struct store *s;
         struct store_op *op;
         int src;
+        const char *want_blob;    /* verified before anything is kept (NULL: none given) */
+        const char *want_diff_id;
 };
 
 /* Runs in the store's user namespace: unpack into the op directory, then move into layers/. */
@@ -76,6 +78,14 @@ static int unpack_in_ns(void *arg, void *result, struct burrow_error **err)
                 store_remove_tree(job->op->fd, "layer");
                 return -1;
         }
+        if ((job->want_blob && strcmp(job->want_blob, st->blob_digest) != 0) ||
+            (job->want_diff_id && strcmp(job->want_diff_id, st->diff_id) != 0)) {
+                store_remove_tree(job->op->fd, "layer");
+                bool blob_bad = job->want_blob && strcmp(job->want_blob, st->blob_digest) != 0;
+                return burrow_error_set(err, 0, "layer %s: its %s is %s, not %s: the data is corrupt or was tampered with",
+                                        blob_bad ? job->want_blob : job->want_diff_id, blob_bad ? "content digest" : "diffID",
+                                        blob_bad ? st->blob_digest : st->diff_id, blob_bad ? job->want_blob : job->want_diff_id);
+        }
         char dest[128];
         snprintf(dest, sizeof(dest), "layers/%s", digest_hex(st->diff_id));
         if (store_layer_exists(job->s, st->diff_id)) {
@@ -95,6 +105,43 @@ static int unpack_in_ns(void *arg, void *result, struct burrow_error **err)
 
 static int add_name(struct store *s, const char *id, const char *name, struct burrow_error **err);
 
+int image_unpack_blob(struct store *s, const struct store_ns *ns, int src, const char *want_blob, const char *want_diff_id,
+                      struct layer_stats *st, struct burrow_error **err)
+{
+        struct store_op op;
+        if (store_op_begin(s, "layer", &op, err) < 0)
+                return -1;
+        struct unpack_job job = { .s = s, .op = &op, .src = src, .want_blob = want_blob, .want_diff_id = want_diff_id };
+        int r = store_ns_run(ns, unpack_in_ns, &job, st, sizeof(*st), err);
+        if (r == 0 && !store_blob_exists(s, st->blob_digest))
+                r = store_blob_commit(s, &op, "blob", st->blob_digest, err);
+        store_op_end(s, &op);
+        return r;
+}
+
+int image_commit(struct store *s, const char *config_digest, const char *manifest_digest, json_t *layers, json_int_t size,
+                 const char *created, const char *const *names, size_t n_names, struct burrow_error **err)
+{
+        cleanup_json json_t *record = json_pack("{s:s, s:s, s:s, s:O, s:[], s:s, s:I}", "id", config_digest, "manifest",
+                                                manifest_digest, "config", config_digest, "layers", layers, "names",
+                                                "created", created ? created : "", "size", size);
+        if (record == NULL)
+                return burrow_error_set(err, ENOMEM, "image record");
+        cleanup_close int lock = store_lock(s, err);
+        if (lock < 0)
+                return -1;
+        /* The same config again (the same image loaded twice): keep the names it has. */
+        cleanup_json json_t *existing = store_image_read(s, config_digest, NULL);
+        if (existing && json_is_array(json_object_get(existing, "names")))
+                json_object_set(record, "names", json_object_get(existing, "names"));
+        if (store_image_write(s, config_digest, record, err) < 0)
+                return -1;
+        for (size_t i = 0; i < n_names; i++)
+                if (add_name(s, config_digest, names[i], err) < 0)
+                        return -1;
+        return 0;
+}
+
 int image_import(struct store *s, const struct store_ns *ns, const char *file, const char *name,
                  char id[DIGEST_STR_LEN + 1], struct burrow_error **err)
 {
@@ -109,21 +156,9 @@ int image_import(struct store *s, const struct store_ns *ns, const char *file, c
         if (src < 0)
                 return burrow_error_set(err, errno, "cannot open `%s` to import", file);
 
-        struct store_op op;
-        if (store_op_begin(s, "import", &op, err) < 0)
-                return -1;
         struct layer_stats st;
-        struct unpack_job job = { .s = s, .op = &op, .src = src };
-        if (store_ns_run(ns, unpack_in_ns, &job, &st, sizeof(st), err) < 0) {
-                store_op_end(s, &op);
+        if (image_unpack_blob(s, ns, src, NULL, NULL, &st, err) < 0)
                 return burrow_error_wrap(err, "importing `%s`", file);
-        }
-        int r = 0;
-        if (!store_blob_exists(s, st.blob_digest))
-                r = store_blob_commit(s, &op, "blob", st.blob_digest, err);
-        store_op_end(s, &op);
-        if (r < 0)
-                return -1;
 
         char created[48];
         iso_time_now(created, sizeof(created));
@@ -157,22 +192,12 @@ int image_import(struct store *s, const struct store_ns *ns, const char *file, c
         if (manifest_text == NULL || store_blob_put(s, manifest_text, strlen(manifest_text), manifest_digest, err) < 0)
                 return err && *err ? -1 : burrow_error_set(err, ENOMEM, "image manifest");
 
-        cleanup_json json_t *record = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:I, s:s}], s:[], s:s, s:I}", "id", config_digest,
-                                                "manifest", manifest_digest, "config", config_digest, "layers", "diff_id",
-                                                st.diff_id, "digest", st.blob_digest, "size", (json_int_t)st.blob_size,
-                                                "media_type", media, "names", "created", created, "size",
-                                                (json_int_t)st.tar_size);
-        if (record == NULL)
-                return burrow_error_set(err, ENOMEM, "image record");
-        cleanup_close int lock = store_lock(s, err);
-        if (lock < 0)
-                return -1;
-        /* The same config again (the same image loaded twice): keep the names it has. */
-        cleanup_json json_t *existing = store_image_read(s, config_digest, NULL);
-        if (existing && json_is_array(json_object_get(existing, "names")))
-                json_object_set(record, "names", json_object_get(existing, "names"));
-        if (store_image_write(s, config_digest, record, err) < 0 || add_name(s, config_digest, full, err) < 0)
-                return -1;
+        cleanup_json json_t *layers = json_pack("[{s:s, s:s, s:I, s:s}]", "diff_id", st.diff_id, "digest", st.blob_digest, "size",
+                                                (json_int_t)st.blob_size, "media_type", media);
+        const char *names[] = { full };
+        if (layers == NULL || image_commit(s, config_digest, manifest_digest, layers, (json_int_t)st.tar_size, created, names, 1,
+                                           err) < 0)
+                return err && *err ? -1 : burrow_error_set(err, ENOMEM, "image record");
         if (st.unmapped_owners)
                 burrow_info("%llu entries of `%s` kept the owner of the store's namespace: their owners are not mapped "
                             "(single-ID map?)",
@@ -343,7 +368,11 @@ int image_list(struct store *s, const struct image_list_options *opts, FILE *out
                         char repo[1024], tag[256], size[32];
                         split_name(name ? name : "<none>:<none>", repo, sizeof(repo), tag, sizeof(tag));
                         human_size(json_integer_value(json_object_get(rec, "size")), size, sizeof(size));
-                        const char *created = json_string_value(json_object_get(rec, "created"));
+                        const char *created_full = json_string_value(json_object_get(rec, "created"));
+                        char created[24] = "";
+                        if (created_full) /* "2026-11-23T11:15:36.247Z" -> "2026-11-23 11:15:36" */
+                                snprintf(created, sizeof(created), "%.10s %.8s", created_full,
+                                         strlen(created_full) > 11 ? created_full + 11 : "");
                         if (opts->quiet) {
                                 if (!printed_id)
                                         fprintf(out, "%.12s\n", digest_hex(id));
@@ -353,7 +382,7 @@ int image_list(struct store *s, const struct image_list_options *opts, FILE *out
                                 for (const char *p = opts->format; *p;) {
                                         static const char *const fields[] = { "{{.ID}}", "{{.Repository}}", "{{.Tag}}",
                                                                               "{{.Created}}", "{{.Size}}", "{{.Digest}}" };
-                                        const char *values[] = { digest_hex(id), repo, tag, created ? created : "",
+                                        const char *values[] = { digest_hex(id), repo, tag, created_full ? created_full : "",
                                                                  size, json_string_value(json_object_get(rec, "manifest")) };
                                         bool matched = false;
                                         for (size_t f = 0; f < 6; f++)
@@ -374,8 +403,7 @@ int image_list(struct store *s, const struct image_list_options *opts, FILE *out
                                 }
                                 fputc('\n', out);
                         } else {
-                                fprintf(out, "%-40s %-12s %-14.12s %-22s %s\n", repo, tag, digest_hex(id), created ? created : "",
-                                        size);
+                                fprintf(out, "%-40s %-12s %-14.12s %-22s %s\n", repo, tag, digest_hex(id), created, size);
                         }
                 }
         }

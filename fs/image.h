@@ -36,4 +36,17 @@ int image_remove(struct store *s, const struct store_ns *ns, const char *ref, bo
 /* Remove layers and blobs that no image refers to; *freed counts them. */
 int image_prune(struct store *s, const struct store_ns *ns, unsigned *freed, struct burrow_error **err);
 
+/* Shared by import and load. Unpack the layer blob read from SRC in the store's user namespace,
+ * verifying the digests given (NULL: none) before anything is kept; store layer and blob. */
+struct layer_stats;
+int image_unpack_blob(struct store *s, const struct store_ns *ns, int src, const char *want_blob, const char *want_diff_id,
+                      struct layer_stats *st, struct burrow_error **err);
+/* Record an image and give it NAMES (full references), under the store lock. */
+int image_commit(struct store *s, const char *config_digest, const char *manifest_digest, json_t *layers, json_int_t size,
+                 const char *created, const char *const *names, size_t n_names, struct burrow_error **err);
+
+/* burrow load -i PATH: an OCI image layout directory, an oci-archive or a docker-archive. Prints
+ * "Loaded image: NAME" (or the ID) for each image. */
+int image_load(struct store *s, const struct store_ns *ns, const char *path, FILE *out, struct burrow_error **err);
+
 #endif

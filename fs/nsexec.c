@@ -17,12 +17,13 @@
 #include "userns/idmap.h"
 #include "util/fsutil.h"
 
+/* The result bytes follow the reply: keep them aligned for any struct. */
 struct ns_reply {
         int ok;
         int exit_code;
         int errnum;
         char msg[2048];
-};
+} __attribute__((aligned(16)));
 
 static int enter_own_userns(const struct idmap_plan *plan, struct burrow_error **err)
 {

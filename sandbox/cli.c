@@ -23,6 +23,7 @@ static const char overview[] =
         "  info      show what this host supports and how to fix what is missing\n"
         "  unshare   run a command in a user namespace mapped as burrow maps containers\n"
         "  import    make an image from a rootfs tarball\n"
+        "  load      load images from a docker-archive, oci-archive or OCI layout\n"
         "  images    list images (also: image ls)\n"
         "  tag       give an image another name\n"
         "  rmi       remove images (also: image rm)\n"

@@ -22,6 +22,10 @@ static const struct {
                     "  -q, --quiet        image IDs only\n"
                     "  --format TEMPLATE  e.g. '{{.Repository}}:{{.Tag}} {{.ID}}' (also .Created .Size .Digest)\n"
                     "  --filter FILTER    reference=PATTERN (shell glob) or dangling=true|false\n" },
+        { "load", "Usage: burrow load -i FILE|DIR\n\n"
+                  "Load images from a docker-archive (`docker save`), an oci-archive or an OCI image layout\n"
+                  "directory. Digests are checked; an image index gives the manifest for this machine.\n"
+                  "  -i, --input PATH   the archive or layout\n" },
         { "tag", "Usage: burrow tag IMAGE NAME[:TAG]\n\nGive IMAGE another name (taken from any image that had it).\n" },
         { "rmi", "Usage: burrow rmi [-f] IMAGE...\n\n"
                  "Remove a name; an image loses its layers when its last name goes. An image with several names\n"
@@ -81,12 +85,13 @@ static void close_ctx(struct ctx *c)
 }
 
 /* Options common to the simple verbs: -h, and -q/-f/--format/--filter where they apply. */
-static int parse(const char *verb, int argc, char **argv, struct image_list_options *lo, bool *force, int *help,
-                 struct burrow_error **err)
+static int parse(const char *verb, int argc, char **argv, struct image_list_options *lo, bool *force, const char **input,
+                 int *help, struct burrow_error **err)
 {
         enum { OPT_FORMAT = 256, OPT_FILTER };
         static const struct option longs[] = {
                 { "quiet", no_argument, NULL, 'q' },        { "force", no_argument, NULL, 'f' },
+                { "input", required_argument, NULL, 'i' },
                 { "format", required_argument, NULL, OPT_FORMAT }, { "filter", required_argument, NULL, OPT_FILTER },
                 { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
         };
@@ -96,12 +101,14 @@ static int parse(const char *verb, int argc, char **argv, struct image_list_opti
         optind = 0;
         opterr = 0;
         int opt, token;
-        while ((opt = cli_next_option(argc, argv, "+:qfh", longs, &token)) != -1) {
+        while ((opt = cli_next_option(argc, argv, "+:qfi:h", longs, &token)) != -1) {
                 if (opt == 'h') {
                         *help = 1;
                         return 0;
                 } else if (opt == 'q' && list) {
                         lo->quiet = true;
+                } else if (opt == 'i' && strcmp(verb, "load") == 0) {
+                        *input = optarg;
                 } else if (opt == 'f' && rmi) {
                         *force = true;
                 } else if (opt == OPT_FORMAT && list) {
@@ -137,7 +144,8 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
         if (strcmp(verb, "image") == 0) {
                 static const char *const sub[][2] = { { "ls", "images" }, { "list", "images" }, { "rm", "rmi" },
                                                       { "inspect", "inspect" }, { "history", "history" },
-                                                      { "tag", "tag" }, { "import", "import" }, { "prune", "prune" } };
+                                                      { "tag", "tag" }, { "import", "import" }, { "prune", "prune" },
+                                                      { "load", "load" } };
                 if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
                         cli_image_help("image", argc < 2 ? stderr : stdout);
                         return argc < 2 ? BURROW_EXIT_FAILURE : 0;
@@ -156,8 +164,9 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
         struct burrow_error *err = NULL;
         struct image_list_options lo = { 0 };
         bool force = false;
+        const char *input = NULL;
         int help = 0;
-        int first = parse(verb, argc, argv, &lo, &force, &help, &err);
+        int first = parse(verb, argc, argv, &lo, &force, &input, &help, &err);
         if (first < 0)
                 return cli_fail(err);
         if (help) {
@@ -173,6 +182,9 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                 r = need_args(verb, nargs, 2, 2, &err);
         else if (strcmp(verb, "tag") == 0)
                 r = need_args(verb, nargs, 2, 2, &err);
+        else if (strcmp(verb, "load") == 0)
+                r = input ? need_args(verb, nargs, 0, 0, &err)
+                          : burrow_error_set(&err, 0, "`burrow load` needs -i FILE|DIR (reading standard input is not supported)");
         else if (strcmp(verb, "images") == 0 || strcmp(verb, "prune") == 0)
                 r = need_args(verb, nargs, 0, 0, &err);
         else if (strcmp(verb, "rmi") == 0)
@@ -187,6 +199,9 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                         code = cli_fail(err);
                 else
                         printf("%s\n", id);
+        } else if (strcmp(verb, "load") == 0) {
+                if (image_load(c.store, &c.ns, input, stdout, &err) < 0)
+                        code = cli_fail(err);
         } else if (strcmp(verb, "images") == 0) {
                 if (image_list(c.store, &lo, stdout, &err) < 0)
                         code = cli_fail(err);

@@ -31,28 +31,25 @@ int write_file_at(int dirfd, const char *path, const char *data, size_t len, mod
         return 0;
 }
 
-int read_file_at(int dirfd, const char *path, char **out, size_t *len, struct burrow_error **err)
+int read_fd_all(int fd, const char *name, char **out, size_t *len, struct burrow_error **err)
 {
-        cleanup_close int fd = TEMP_FAILURE_RETRY_INT(openat(dirfd, path, O_RDONLY | O_CLOEXEC));
-        if (fd < 0)
-                return burrow_error_set(err, errno, "open `%s`", path);
         size_t cap = 4096, used = 0;
         cleanup_free char *buf = malloc(cap);
         if (buf == NULL)
-                return burrow_error_set(err, ENOMEM, "read `%s`", path);
+                return burrow_error_set(err, ENOMEM, "read `%s`", name);
         for (;;) {
                 if (used + 1 >= cap) {
                         if (cap > (64u << 20))
-                                return burrow_error_set(err, EFBIG, "read `%s`", path);
+                                return burrow_error_set(err, EFBIG, "read `%s`", name);
                         char *bigger = realloc(buf, cap * 2);
                         if (bigger == NULL)
-                                return burrow_error_set(err, ENOMEM, "read `%s`", path);
+                                return burrow_error_set(err, ENOMEM, "read `%s`", name);
                         buf = bigger;
                         cap *= 2;
                 }
                 ssize_t n = TEMP_FAILURE_RETRY_INT(read(fd, buf + used, cap - used - 1));
                 if (n < 0)
-                        return burrow_error_set(err, errno, "read `%s`", path);
+                        return burrow_error_set(err, errno, "read `%s`", name);
                 if (n == 0)
                         break;
                 used += (size_t)n;
@@ -62,6 +59,37 @@ int read_file_at(int dirfd, const char *path, char **out, size_t *len, struct bu
                 *len = used;
         *out = steal_pointer(&buf);
         return 0;
+}
+
+int read_file_at(int dirfd, const char *path, char **out, size_t *len, struct burrow_error **err)
+{
+        cleanup_close int fd = TEMP_FAILURE_RETRY_INT(openat(dirfd, path, O_RDONLY | O_CLOEXEC));
+        if (fd < 0)
+                return burrow_error_set(err, errno, "open `%s`", path);
+        return read_fd_all(fd, path, out, len, err);
+}
+
+int open_nofollow_path(int dirfd, const char *path, int flags)
+{
+        char copy[PATH_MAX];
+        if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy)) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        char *save = NULL;
+        char *comp = strtok_r(copy, "/", &save);
+        while (cur >= 0 && comp) {
+                char *next_comp = strtok_r(NULL, "/", &save);
+                int next = next_comp ? openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                                     : openat(cur, comp, flags | O_NOFOLLOW | O_CLOEXEC);
+                int e = errno;
+                close(cur);
+                errno = e;
+                cur = next;
+                comp = next_comp;
+        }
+        return cur;
 }
 
 int read_long_file(const char *path, long *value)

@@ -13,6 +13,11 @@ int write_file_at(int dirfd, const char *path, const char *data, size_t len, mod
                   struct burrow_error **err);
 /* Read a whole (small) file; *out is NUL-terminated. */
 int read_file_at(int dirfd, const char *path, char **out, size_t *len, struct burrow_error **err);
+/* Read everything from FD (a file of reasonable size); *out is NUL-terminated. */
+int read_fd_all(int fd, const char *name, char **out, size_t *len, struct burrow_error **err);
+/* Open PATH (relative) under DIRFD following no symlink in any component; -1 with errno
+ * (ELOOP for a symlink). */
+int open_nofollow_path(int dirfd, const char *path, int flags);
 /* Read a sysctl-style integer file; returns 0 and sets *value, -1 (errno set) if unreadable. */
 int read_long_file(const char *path, long *value);
 
