@@ -52,18 +52,10 @@ static void iso_time_now(char *buf, size_t size)
         snprintf(buf, size, "%s.%09ldZ", base, ts.tv_nsec);
 }
 
-struct unpack_job {
-        struct store *s;
-        struct store_op *op;
-        int src;
-        const char *want_blob;    /* verified before anything is kept (NULL: none given) */
-        const char *want_diff_id;
-};
-
 /* Runs in the store's user namespace: unpack into the op directory, then move into layers/. */
-static int unpack_in_ns(void *arg, void *result, struct burrow_error **err)
+int image_unpack_worker(void *arg, void *result, struct burrow_error **err)
 {
-        struct unpack_job *job = arg;
+        struct image_unpack_job *job = arg;
         struct layer_stats *st = result;
         store_clean_tmp(job->s);
         if (mkdirat(job->op->fd, "layer", 0755) < 0)
@@ -111,8 +103,8 @@ int image_unpack_blob(struct store *s, const struct store_ns *ns, int src, const
         struct store_op op;
         if (store_op_begin(s, "layer", &op, err) < 0)
                 return -1;
-        struct unpack_job job = { .s = s, .op = &op, .src = src, .want_blob = want_blob, .want_diff_id = want_diff_id };
-        int r = store_ns_run(ns, unpack_in_ns, &job, st, sizeof(*st), err);
+        struct image_unpack_job job = { .s = s, .op = &op, .src = src, .want_blob = want_blob, .want_diff_id = want_diff_id };
+        int r = store_ns_run(ns, image_unpack_worker, &job, st, sizeof(*st), err);
         if (r == 0 && !store_blob_exists(s, st->blob_digest))
                 r = store_blob_commit(s, &op, "blob", st->blob_digest, err);
         store_op_end(s, &op);

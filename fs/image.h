@@ -36,6 +36,18 @@ int image_remove(struct store *s, const struct store_ns *ns, const char *ref, bo
 /* Remove layers and blobs that no image refers to; *freed counts them. */
 int image_prune(struct store *s, const struct store_ns *ns, unsigned *freed, struct burrow_error **err);
 
+/* The unpacking worker (a store_ns_fn; result: struct layer_stats): unpack SRC into the op
+ * directory, check the digests given, move the layer into layers/ and leave the blob as the
+ * op's file "blob" for the caller to commit. */
+struct image_unpack_job {
+        struct store *s;
+        struct store_op *op;
+        int src;
+        const char *want_blob;    /* checked before anything is kept (NULL: none) */
+        const char *want_diff_id;
+};
+int image_unpack_worker(void *arg, void *result, struct burrow_error **err);
+
 /* Shared by import and load. Unpack the layer blob read from SRC in the store's user namespace,
  * verifying the digests given (NULL: none) before anything is kept; store layer and blob. */
 struct layer_stats;

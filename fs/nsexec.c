@@ -33,16 +33,38 @@ static int enter_own_userns(const struct idmap_plan *plan, struct burrow_error *
         return idmap_plan_apply(plan, getpid(), err);
 }
 
-int store_ns_run(const struct store_ns *ns, store_ns_fn fn, void *arg, void *result, size_t result_size,
-                 struct burrow_error **err)
+struct store_ns_plan {
+        struct idmap_plan plan;
+        int nsfd;
+};
+
+struct store_ns_plan *store_ns_plan_new(const struct store_ns *ns, struct burrow_error **err)
 {
-        struct idmap_plan *plan = calloc(1, sizeof(*plan));
-        cleanup_free struct idmap_plan *plan_owner = plan;
-        if (plan == NULL)
-                return burrow_error_set(err, ENOMEM, "ID map");
-        cleanup_close int nsfd = -1;
-        if (userns_holder_for_caller(ns->runroot, USERNS_AUTO, ns->use_holder, plan, &nsfd, err) < 0)
-                return -1;
+        struct store_ns_plan *p = calloc(1, sizeof(*p));
+        if (p == NULL) {
+                burrow_error_set(err, ENOMEM, "ID map");
+                return NULL;
+        }
+        p->nsfd = -1;
+        if (userns_holder_for_caller(ns->runroot, USERNS_AUTO, ns->use_holder, &p->plan, &p->nsfd, err) < 0) {
+                free(p);
+                return NULL;
+        }
+        return p;
+}
+
+void store_ns_plan_free(struct store_ns_plan *p)
+{
+        if (p == NULL)
+                return;
+        if (p->nsfd >= 0)
+                close(p->nsfd);
+        free(p);
+}
+
+int store_ns_start(struct store_ns_plan *p, store_ns_fn fn, void *arg, size_t result_size, const int *close_fds,
+                   size_t n_close, struct store_ns_worker *w, struct burrow_error **err)
+{
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return burrow_error_set(err, errno, "pipe");
@@ -55,13 +77,18 @@ int store_ns_run(const struct store_ns *ns, store_ns_fn fn, void *arg, void *res
         if (pid == 0) {
                 close(pipefd[0]);
                 prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                for (size_t i = 0; i < n_close; i++)
+                        if (close_fds[i] >= 0)
+                                close(close_fds[i]);
                 struct burrow_error *cerr = NULL;
                 struct ns_reply *reply = calloc(1, sizeof(*reply) + result_size);
+                if (reply == NULL)
+                        _exit(1);
                 int r;
-                if (nsfd >= 0)
-                        r = userns_holder_enter(nsfd, &cerr);
-                else if (plan->kind != IDMAP_IDENTITY)
-                        r = enter_own_userns(plan, &cerr);
+                if (p->nsfd >= 0)
+                        r = userns_holder_enter(p->nsfd, &cerr);
+                else if (p->plan.kind != IDMAP_IDENTITY)
+                        r = enter_own_userns(&p->plan, &cerr);
                 else
                         r = 0;
                 if (r == 0)
@@ -82,9 +109,18 @@ int store_ns_run(const struct store_ns *ns, store_ns_fn fn, void *arg, void *res
                 _exit(reply->ok ? 0 : 1);
         }
         close(pipefd[1]);
-        cleanup_close int rfd = pipefd[0];
-        cleanup_free struct ns_reply *reply = calloc(1, sizeof(*reply) + result_size);
-        size_t len = sizeof(*reply) + result_size, got = 0;
+        w->pid = pid;
+        w->result_fd = pipefd[0];
+        w->result_size = result_size;
+        return 0;
+}
+
+int store_ns_finish(struct store_ns_worker *w, void *result, struct burrow_error **err)
+{
+        cleanup_close int rfd = w->result_fd;
+        w->result_fd = -1;
+        cleanup_free struct ns_reply *reply = calloc(1, sizeof(*reply) + w->result_size);
+        size_t len = sizeof(*reply) + w->result_size, got = 0;
         while (reply && got < len) {
                 ssize_t n = read(rfd, (char *)reply + got, len - got);
                 if (n < 0 && errno == EINTR)
@@ -93,15 +129,30 @@ int store_ns_run(const struct store_ns *ns, store_ns_fn fn, void *arg, void *res
                         break;
                 got += (size_t)n;
         }
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        int status = 0;
+        while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
                 ;
+        w->pid = -1;
         if (reply == NULL || got < len)
                 return burrow_error_set(err, 0, "the store worker died (%s %d)", WIFSIGNALED(status) ? "signal" : "status",
                                         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         if (!reply->ok)
                 return burrow_error_set_code(err, reply->exit_code ? reply->exit_code : BURROW_EXIT_FAILURE, 0, "%s", reply->msg);
-        if (result_size)
-                memcpy(result, reply + 1, result_size);
+        if (w->result_size)
+                memcpy(result, reply + 1, w->result_size);
         return 0;
+}
+
+int store_ns_run(const struct store_ns *ns, store_ns_fn fn, void *arg, void *result, size_t result_size,
+                 struct burrow_error **err)
+{
+        struct store_ns_plan *p = store_ns_plan_new(ns, err);
+        if (p == NULL)
+                return -1;
+        struct store_ns_worker w;
+        int r = store_ns_start(p, fn, arg, result_size, NULL, 0, &w, err);
+        if (r == 0)
+                r = store_ns_finish(&w, result, err);
+        store_ns_plan_free(p);
+        return r;
 }

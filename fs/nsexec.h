@@ -20,4 +20,19 @@ typedef int (*store_ns_fn)(void *arg, void *result, struct burrow_error **err);
 int store_ns_run(const struct store_ns *ns, store_ns_fn fn, void *arg, void *result, size_t result_size,
                  struct burrow_error **err);
 
+/* The same in two steps, for several workers at once (parallel layer downloads). */
+struct store_ns_plan; /* how to enter the namespace; computed once */
+struct store_ns_plan *store_ns_plan_new(const struct store_ns *ns, struct burrow_error **err);
+void store_ns_plan_free(struct store_ns_plan *p);
+struct store_ns_worker {
+        pid_t pid;
+        int result_fd;
+        size_t result_size;
+};
+/* close_fds (n_close of them, -1 entries skipped) are closed in the worker before fn runs:
+ * other workers' pipe ends, which would keep their readers from seeing EOF. */
+int store_ns_start(struct store_ns_plan *p, store_ns_fn fn, void *arg, size_t result_size, const int *close_fds,
+                   size_t n_close, struct store_ns_worker *w, struct burrow_error **err);
+int store_ns_finish(struct store_ns_worker *w, void *result, struct burrow_error **err);
+
 #endif
