@@ -24,6 +24,7 @@ static const char overview[] =
         "  unshare   run a command in a user namespace mapped as burrow maps containers\n"
         "  import    make an image from a rootfs tarball\n"
         "  load      load images from a docker-archive, oci-archive or OCI layout\n"
+        "  pull      pull an image from a registry\n"
         "  images    list images (also: image ls)\n"
         "  tag       give an image another name\n"
         "  rmi       remove images (also: image rm)\n"

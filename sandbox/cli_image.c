@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fs/image.h"
+#include "fs/registry.h"
 #include "sandbox/cli.h"
 #include "sandbox/runroot.h"
 
@@ -22,6 +23,14 @@ static const struct {
                     "  -q, --quiet        image IDs only\n"
                     "  --format TEMPLATE  e.g. '{{.Repository}}:{{.Tag}} {{.ID}}' (also .Created .Size .Digest)\n"
                     "  --filter FILTER    reference=PATTERN (shell glob) or dangling=true|false\n" },
+        { "pull", "Usage: burrow pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [--cert-dir DIR] [-q] REF\n\n"
+                  "Pull an image from a registry (OCI distribution API). `debian` means\n"
+                  "docker.io/library/debian:latest. Layers already in the store are not fetched again.\n"
+                  "  --platform P         another platform than this machine's, from an image index\n"
+                  "  --tls-verify=false   accept any certificate, and plain HTTP\n"
+                  "  --cert-dir DIR       CA certificates in DIR/HOST:PORT/ca.crt (default: the config\n"
+                  "                       directory's certs.d); insecure registries: registries.json\n"
+                  "  -q, --quiet          no progress\n" },
         { "load", "Usage: burrow load -i FILE|DIR\n\n"
                   "Load images from a docker-archive (`docker save`), an oci-archive or an OCI image layout\n"
                   "directory. Digests are checked; an image index gives the manifest for this machine.\n"
@@ -86,12 +95,15 @@ static void close_ctx(struct ctx *c)
 
 /* Options common to the simple verbs: -h, and -q/-f/--format/--filter where they apply. */
 static int parse(const char *verb, int argc, char **argv, struct image_list_options *lo, bool *force, const char **input,
-                 int *help, struct burrow_error **err)
+                 struct pull_options *po, int *help, struct burrow_error **err)
 {
-        enum { OPT_FORMAT = 256, OPT_FILTER };
+        enum { OPT_FORMAT = 256, OPT_FILTER, OPT_PLATFORM, OPT_TLS_VERIFY, OPT_CERT_DIR };
         static const struct option longs[] = {
                 { "quiet", no_argument, NULL, 'q' },        { "force", no_argument, NULL, 'f' },
                 { "input", required_argument, NULL, 'i' },
+                { "platform", required_argument, NULL, OPT_PLATFORM },
+                { "tls-verify", required_argument, NULL, OPT_TLS_VERIFY },
+                { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
                 { "format", required_argument, NULL, OPT_FORMAT }, { "filter", required_argument, NULL, OPT_FILTER },
                 { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
         };
@@ -105,8 +117,16 @@ static int parse(const char *verb, int argc, char **argv, struct image_list_opti
                 if (opt == 'h') {
                         *help = 1;
                         return 0;
-                } else if (opt == 'q' && list) {
-                        lo->quiet = true;
+                } else if (opt == 'q' && (list || strcmp(verb, "pull") == 0)) {
+                        lo->quiet = po->quiet = true;
+                } else if (opt == OPT_PLATFORM && strcmp(verb, "pull") == 0) {
+                        po->platform = optarg;
+                } else if (opt == OPT_TLS_VERIFY && strcmp(verb, "pull") == 0) {
+                        if (strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0)
+                                return burrow_error_set(err, 0, "--tls-verify takes true or false, not `%s`", optarg);
+                        po->tls_verify = strcmp(optarg, "true") == 0;
+                } else if (opt == OPT_CERT_DIR && strcmp(verb, "pull") == 0) {
+                        po->cert_dir = optarg;
                 } else if (opt == 'i' && strcmp(verb, "load") == 0) {
                         *input = optarg;
                 } else if (opt == 'f' && rmi) {
@@ -145,7 +165,7 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                 static const char *const sub[][2] = { { "ls", "images" }, { "list", "images" }, { "rm", "rmi" },
                                                       { "inspect", "inspect" }, { "history", "history" },
                                                       { "tag", "tag" }, { "import", "import" }, { "prune", "prune" },
-                                                      { "load", "load" } };
+                                                      { "load", "load" }, { "pull", "pull" } };
                 if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
                         cli_image_help("image", argc < 2 ? stderr : stdout);
                         return argc < 2 ? BURROW_EXIT_FAILURE : 0;
@@ -165,8 +185,9 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
         struct image_list_options lo = { 0 };
         bool force = false;
         const char *input = NULL;
+        struct pull_options po = { .tls_verify = -1 };
         int help = 0;
-        int first = parse(verb, argc, argv, &lo, &force, &input, &help, &err);
+        int first = parse(verb, argc, argv, &lo, &force, &input, &po, &help, &err);
         if (first < 0)
                 return cli_fail(err);
         if (help) {
@@ -199,6 +220,14 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                         code = cli_fail(err);
                 else
                         printf("%s\n", id);
+        } else if (strcmp(verb, "pull") == 0) {
+                cleanup_free char *config_dir = NULL;
+                const char *xdg = getenv("XDG_CONFIG_HOME");
+                const char *home = getenv("HOME");
+                if (xdg && *xdg ? asprintf(&config_dir, "%s/burrow", xdg) : asprintf(&config_dir, "%s/.config/burrow", home ? home : "/"))
+                        po.config_dir = config_dir;
+                if (image_pull(c.store, &c.ns, args[0], &po, stdout, &err) < 0)
+                        code = cli_fail(err);
         } else if (strcmp(verb, "load") == 0) {
                 if (image_load(c.store, &c.ns, input, stdout, &err) < 0)
                         code = cli_fail(err);

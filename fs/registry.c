@@ -1,0 +1,746 @@
+/* Pulls over the OCI distribution API (libcurl), streaming layers into unpacking workers. */
+#include "config.h"
+
+#include "fs/registry.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/layer.h"
+#include "fs/reference.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#define ACCEPT_MANIFESTS                                                                                                   \
+        "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "     \
+        "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+#define MAX_ATTEMPTS 4
+
+static void cleanup_jsonp(json_t **j)
+{
+        json_decref(*j);
+}
+#define cleanup_json __attribute__((cleanup(cleanup_jsonp)))
+
+struct buf {
+        char *data;
+        size_t len;
+};
+
+static size_t buf_write(char *p, size_t size, size_t n, void *ud)
+{
+        struct buf *b = ud;
+        size_t add = size * n;
+        if (b->len + add > (64u << 20))
+                return 0; /* no manifest or config is this large */
+        char *bigger = realloc(b->data, b->len + add + 1);
+        if (bigger == NULL)
+                return 0;
+        memcpy(bigger + b->len, p, add);
+        b->len += add;
+        bigger[b->len] = '\0';
+        b->data = bigger;
+        return add;
+}
+
+struct resp {
+        char content_type[256];
+        char digest[96];
+        char www_auth[1024];
+};
+
+static size_t header_cb(char *line, size_t size, size_t n, void *ud)
+{
+        struct resp *r = ud;
+        size_t len = size * n;
+        static const struct {
+                const char *name;
+                size_t off, cap;
+        } wanted[] = {
+                { "content-type:", offsetof(struct resp, content_type), sizeof(((struct resp *)0)->content_type) },
+                { "docker-content-digest:", offsetof(struct resp, digest), sizeof(((struct resp *)0)->digest) },
+                { "www-authenticate:", offsetof(struct resp, www_auth), sizeof(((struct resp *)0)->www_auth) },
+        };
+        for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+                size_t nl = strlen(wanted[i].name);
+                if (len > nl && strncasecmp(line, wanted[i].name, nl) == 0) {
+                        const char *v = line + nl;
+                        size_t vl = len - nl;
+                        while (vl && (*v == ' ' || *v == '\t'))
+                                v++, vl--;
+                        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+                                vl--;
+                        char *dst = (char *)r + wanted[i].off;
+                        snprintf(dst, wanted[i].cap, "%.*s", (int)vl, v);
+                }
+        }
+        return len;
+}
+
+struct reg {
+        char domain[256]; /* as in the reference ("docker.io") */
+        char host[256];   /* where to connect ("registry-1.docker.io") */
+        const char *path;
+        bool insecure;
+        bool http;
+        char ca_file[PATH_MAX];
+        char auth[4096];   /* "Authorization: ..." once known */
+        char basic[1024];  /* base64 user:pass from an auth file, or "" */
+        bool auth_tried;
+};
+
+static bool loopback(const char *host)
+{
+        return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 || strncmp(host, "[::1]", 5) == 0;
+}
+
+/* Credentials as docker and podman keep them: {"auths": {"HOST": {"auth": base64(user:pass)}}}. */
+static void find_credentials(struct reg *r)
+{
+        const char *home = getenv("HOME");
+        const char *xdg = getenv("XDG_RUNTIME_DIR");
+        char files[3][PATH_MAX] = { "", "", "" };
+        if (getenv("REGISTRY_AUTH_FILE"))
+                snprintf(files[0], sizeof(files[0]), "%s", getenv("REGISTRY_AUTH_FILE"));
+        if (xdg)
+                snprintf(files[1], sizeof(files[1]), "%s/containers/auth.json", xdg);
+        if (home)
+                snprintf(files[2], sizeof(files[2]), "%s/.docker/config.json", home);
+        for (int i = 0; i < 3; i++) {
+                if (files[i][0] == '\0')
+                        continue;
+                json_error_t je;
+                cleanup_json json_t *cfg = json_load_file(files[i], 0, &je);
+                json_t *auths = json_object_get(cfg, "auths");
+                const char *keys[] = { r->domain, strcmp(r->domain, "docker.io") == 0 ? "https://index.docker.io/v1/" : NULL };
+                for (int k = 0; k < 2 && keys[k]; k++) {
+                        const char *a = json_string_value(json_object_get(json_object_get(auths, keys[k]), "auth"));
+                        if (a && *a) {
+                                snprintf(r->basic, sizeof(r->basic), "%s", a);
+                                return;
+                        }
+                }
+        }
+}
+
+static void load_registry_config(struct reg *r, const struct pull_options *opts)
+{
+        if (opts->tls_verify == 0 || loopback(r->host))
+                r->insecure = true;
+        if (opts->config_dir) {
+                char p[PATH_MAX];
+                snprintf(p, sizeof(p), "%s/registries.json", opts->config_dir);
+                json_error_t je;
+                cleanup_json json_t *cfg = json_load_file(p, 0, &je);
+                size_t i;
+                json_t *v;
+                json_array_foreach(json_object_get(cfg, "insecure"), i, v) if (json_is_string(v) &&
+                                                                               strcmp(json_string_value(v), r->domain) == 0)
+                        r->insecure = true;
+        }
+        if (opts->tls_verify == 1)
+                r->insecure = false;
+        char certs[PATH_MAX];
+        if (opts->cert_dir)
+                snprintf(certs, sizeof(certs), "%s/%s/ca.crt", opts->cert_dir, r->domain);
+        else
+                snprintf(certs, sizeof(certs), "%s/certs.d/%s/ca.crt", opts->config_dir ? opts->config_dir : "/nonexistent",
+                         r->domain);
+        if (access(certs, R_OK) == 0)
+                snprintf(r->ca_file, sizeof(r->ca_file), "%s", certs);
+}
+
+static CURL *reg_easy(struct reg *r, const char *url, struct curl_slist **hdrs, const char *accept)
+{
+        CURL *c = curl_easy_init();
+        if (c == NULL)
+                return NULL;
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L); /* blobs redirect to storage */
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 8L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+        curl_easy_setopt(c, CURLOPT_USERAGENT, "burrow/" BURROW_VERSION);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, r->http ? "http,https" : "https");
+        if (r->insecure) {
+                curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+                curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        if (r->ca_file[0])
+                curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
+        *hdrs = NULL;
+        if (accept)
+                *hdrs = curl_slist_append(*hdrs, accept);
+        if (r->auth[0])
+                *hdrs = curl_slist_append(*hdrs, r->auth); /* curl drops it on redirects to other hosts */
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
+        return c;
+}
+
+static void reg_url(struct reg *r, const char *tail, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s://%s/v2/%s/%s", r->http ? "http" : "https", r->host, r->path, tail);
+}
+
+/* key="value" pairs of a WWW-Authenticate challenge. */
+static void challenge_param(const char *ch, const char *key, char *out, size_t size)
+{
+        out[0] = '\0';
+        size_t kl = strlen(key);
+        for (const char *p = ch; (p = strstr(p, key)) != NULL; p += kl) {
+                if ((p > ch && p[-1] != ' ' && p[-1] != ',') || p[kl] != '=')
+                        continue;
+                const char *v = p + kl + 1;
+                if (*v == '"') {
+                        const char *end = strchr(v + 1, '"');
+                        if (end)
+                                snprintf(out, size, "%.*s", (int)(end - v - 1), v + 1);
+                } else {
+                        snprintf(out, size, "%.*s", (int)strcspn(v, ", "), v);
+                }
+                return;
+        }
+}
+
+static int reg_get(struct reg *r, const char *tail, const char *accept, struct buf *body, struct resp *resp,
+                   struct burrow_error **err);
+
+static int authenticate(struct reg *r, const char *challenge, struct burrow_error **err)
+{
+        if (strncasecmp(challenge, "Basic", 5) == 0) {
+                if (r->basic[0] == '\0')
+                        return burrow_error_set(err, 0, "registry %s wants a user name and password: run `burrow login %s` or set "
+                                                        "REGISTRY_AUTH_FILE",
+                                                r->domain, r->domain);
+                snprintf(r->auth, sizeof(r->auth), "Authorization: Basic %s", r->basic);
+                return 0;
+        }
+        if (strncasecmp(challenge, "Bearer", 6) != 0)
+                return burrow_error_set(err, 0, "registry %s asks for `%.40s` authentication, which burrow does not speak", r->domain,
+                                        challenge);
+        char realm[1024], service[256], scope[512];
+        challenge_param(challenge, "realm", realm, sizeof(realm));
+        challenge_param(challenge, "service", service, sizeof(service));
+        challenge_param(challenge, "scope", scope, sizeof(scope));
+        if (scope[0] == '\0')
+                snprintf(scope, sizeof(scope), "repository:%s:pull", r->path);
+        if (strncmp(realm, "https://", 8) != 0 && !(r->insecure && strncmp(realm, "http://", 7) == 0))
+                return burrow_error_set(err, 0, "registry %s sent a token realm `%s` that is not https", r->domain, realm);
+        CURL *c = curl_easy_init();
+        if (c == NULL)
+                return burrow_error_set(err, ENOMEM, "curl");
+        char *es = curl_easy_escape(c, service, 0), *esc = curl_easy_escape(c, scope, 0);
+        char url[2048];
+        snprintf(url, sizeof(url), "%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?", es ? es : "", esc ? esc : "");
+        curl_free(es);
+        curl_free(esc);
+        curl_easy_cleanup(c);
+        struct curl_slist *hdrs = NULL;
+        char saved[sizeof(r->auth)];
+        snprintf(saved, sizeof(saved), "%s", r->auth);
+        if (r->basic[0])
+                snprintf(r->auth, sizeof(r->auth), "Authorization: Basic %s", r->basic);
+        else
+                r->auth[0] = '\0';
+        c = reg_easy(r, url, &hdrs, NULL);
+        struct buf body = { 0 };
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, buf_write);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+        CURLcode rc = curl_easy_perform(c);
+        long status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(c);
+        curl_slist_free_all(hdrs);
+        snprintf(r->auth, sizeof(r->auth), "%s", saved);
+        cleanup_free char *data = body.data;
+        if (rc != CURLE_OK || status != 200)
+                return burrow_error_set(err, 0, "getting a token for %s from `%s` failed (%s)", r->domain, realm,
+                                        rc != CURLE_OK ? curl_easy_strerror(rc) : status == 401 ? "401: wrong credentials?" : "HTTP error");
+        json_error_t je;
+        cleanup_json json_t *j = json_loadb(data ? data : "", body.len, 0, &je);
+        const char *token = json_string_value(json_object_get(j, "token"));
+        if (token == NULL)
+                token = json_string_value(json_object_get(j, "access_token"));
+        if (token == NULL)
+                return burrow_error_set(err, 0, "the token service `%s` of %s answered without a token", realm, r->domain);
+        if ((size_t)snprintf(r->auth, sizeof(r->auth), "Authorization: Bearer %s", token) >= sizeof(r->auth))
+                return burrow_error_set(err, 0, "the token of %s is too long", r->domain);
+        return 0;
+}
+
+static int reg_get(struct reg *r, const char *tail, const char *accept, struct buf *body, struct resp *resp,
+                   struct burrow_error **err)
+{
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+                char url[2048];
+                reg_url(r, tail, url, sizeof(url));
+                struct curl_slist *hdrs;
+                CURL *c = reg_easy(r, url, &hdrs, accept);
+                if (c == NULL)
+                        return burrow_error_set(err, ENOMEM, "curl");
+                free(body->data);
+                *body = (struct buf){ 0 };
+                memset(resp, 0, sizeof(*resp));
+                curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, buf_write);
+                curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+                curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+                curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
+                CURLcode rc = curl_easy_perform(c);
+                long status = 0;
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+                curl_easy_cleanup(c);
+                curl_slist_free_all(hdrs);
+                if (rc != CURLE_OK) {
+                        if (r->insecure && !r->http && (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_RECV_ERROR ||
+                                                        rc == CURLE_GOT_NOTHING || rc == CURLE_COULDNT_CONNECT)) {
+                                r->http = true; /* an insecure registry may speak plain HTTP */
+                                attempt--;
+                                continue;
+                        }
+                        if (attempt + 1 < MAX_ATTEMPTS && rc != CURLE_PEER_FAILED_VERIFICATION && rc != CURLE_COULDNT_RESOLVE_HOST) {
+                                usleep(200000u << attempt);
+                                continue;
+                        }
+                        if (rc == CURLE_PEER_FAILED_VERIFICATION)
+                                return burrow_error_set(err, 0, "%s: the TLS certificate is not trusted (%s); put the registry's CA in "
+                                                                "certs.d/%s/ca.crt under burrow's config directory or --cert-dir, or "
+                                                                "use --tls-verify=false",
+                                                        url, curl_easy_strerror(rc), r->domain);
+                        return burrow_error_set(err, 0, "%s: %s", url, curl_easy_strerror(rc));
+                }
+                if (status == 400 && !r->http && body->data && strstr(body->data, "HTTP request to an HTTPS server"))
+                        continue;
+                if (status == 401 && resp->www_auth[0] && !r->auth_tried) {
+                        r->auth_tried = true;
+                        if (authenticate(r, resp->www_auth, err) < 0)
+                                return -1;
+                        attempt--;
+                        continue;
+                }
+                if (status >= 500 && attempt + 1 < MAX_ATTEMPTS) {
+                        usleep(200000u << attempt);
+                        continue;
+                }
+                return (int)status;
+        }
+        return burrow_error_set(err, 0, "%s: no answer after %d attempts", r->domain, MAX_ATTEMPTS);
+}
+
+static const char *media_type(json_t *m, const struct resp *resp)
+{
+        const char *t = json_string_value(json_object_get(m, "mediaType"));
+        return t ? t : resp->content_type;
+}
+
+static bool is_index(const char *t)
+{
+        return t && (strstr(t, "image.index") || strstr(t, "manifest.list"));
+}
+
+static void platform_want(const struct pull_options *opts, char *os, char *arch, char *variant, size_t size)
+{
+        snprintf(os, size, "linux");
+        struct utsname u;
+        const char *a = "amd64";
+        if (uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0)
+                a = "arm64";
+        snprintf(arch, size, "%s", a);
+        variant[0] = '\0';
+        if (opts->platform) {
+                char copy[128];
+                snprintf(copy, sizeof(copy), "%s", opts->platform);
+                char *save = NULL, *p1 = strtok_r(copy, "/", &save), *p2 = strtok_r(NULL, "/", &save), *p3 = strtok_r(NULL, "/", &save);
+                if (p1)
+                        snprintf(os, size, "%s", p1);
+                if (p2)
+                        snprintf(arch, size, "%s", p2);
+                if (p3)
+                        snprintf(variant, size, "%s", p3);
+        }
+}
+
+/* The manifest at REF (a tag or digest), checked against want_digest when given. */
+static int fetch_manifest(struct reg *r, const char *ref, const char *want_digest, struct buf *body, struct resp *resp,
+                          char digest[DIGEST_STR_LEN + 1], struct burrow_error **err)
+{
+        char tail[512];
+        snprintf(tail, sizeof(tail), "manifests/%s", ref);
+        int status = reg_get(r, tail, ACCEPT_MANIFESTS, body, resp, err);
+        if (status < 0)
+                return -1;
+        if (status == 404)
+                return burrow_error_set(err, 0, "%s/%s:%s: no such image in the registry (manifest unknown)", r->domain, r->path, ref);
+        if (status == 401 || status == 403)
+                return burrow_error_set(err, 0, "%s/%s: access denied (HTTP %d); log in with `burrow login %s`", r->domain, r->path,
+                                        status, r->domain);
+        if (status != 200)
+                return burrow_error_set(err, 0, "%s/%s manifest %s: HTTP %d", r->domain, r->path, ref, status);
+        digest_buffer(body->data ? body->data : "", body->len, digest);
+        if (want_digest && strcmp(want_digest, digest) != 0)
+                return burrow_error_set(err, 0, "%s/%s: the manifest %s arrived with digest %s: refusing it", r->domain, r->path,
+                                        want_digest, digest);
+        if (resp->digest[0] && strncmp(resp->digest, "sha256:", 7) == 0 && strcmp(resp->digest, digest) != 0)
+                return burrow_error_set(err, 0, "%s/%s: the registry says the manifest is %s but it hashes to %s", r->domain, r->path,
+                                        resp->digest, digest);
+        return 0;
+}
+
+struct transfer {
+        CURL *easy;
+        struct curl_slist *hdrs;
+        char url[2048];
+        const char *digest;
+        const char *diff_id;
+        json_int_t size;
+        int fd;          /* pipe to the unpacking worker */
+        uint64_t written;
+        uint64_t skip;   /* bytes of a repeated response to drop (server ignored Range) */
+        bool resumed;    /* the current response answers a Range request */
+        int attempts;
+        bool done, failed;
+        char error[512];
+        struct store_op op;
+        struct store_ns_worker worker;
+        struct image_unpack_job job;
+        struct layer_stats stats;
+        bool started;
+};
+
+static size_t transfer_write(char *p, size_t size, size_t n, void *ud)
+{
+        struct transfer *t = ud;
+        size_t len = size * n;
+        long status = 0;
+        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status != 200 && status != 206)
+                return len; /* an error page: not layer data */
+        size_t off = 0;
+        if (t->resumed) {
+                t->resumed = false;
+                if (status == 200)
+                        t->skip = t->written; /* the whole blob again: drop what the worker has */
+        }
+        if (t->skip) {
+                size_t drop = t->skip < len ? (size_t)t->skip : len;
+                t->skip -= drop;
+                off = drop;
+        }
+        while (off < len) {
+                ssize_t w = write(t->fd, p + off, len - off);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0)
+                        return 0; /* the worker is gone: abort this transfer */
+                off += (size_t)w;
+                t->written += (uint64_t)w;
+        }
+        return len;
+}
+
+static void transfer_setup(struct reg *r, struct transfer *t)
+{
+        if (t->easy) {
+                curl_easy_cleanup(t->easy);
+                curl_slist_free_all(t->hdrs);
+        }
+        t->easy = reg_easy(r, t->url, &t->hdrs, NULL);
+        curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, transfer_write);
+        curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+        curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
+        if (t->written) {
+                /* resume where the stream stopped: the worker sees one continuous stream */
+                char range[64];
+                snprintf(range, sizeof(range), "%llu-", (unsigned long long)t->written);
+                curl_easy_setopt(t->easy, CURLOPT_RANGE, range);
+                t->resumed = true;
+        }
+}
+
+static void progress(struct transfer *ts, size_t n, bool final)
+{
+        static struct timespec last;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (!final && (now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 < 100)
+                return;
+        last = now;
+        uint64_t got = 0, total = 0;
+        size_t done = 0;
+        for (size_t i = 0; i < n; i++) {
+                got += ts[i].written;
+                total += (uint64_t)ts[i].size;
+                done += ts[i].done;
+        }
+        fprintf(stderr, "\rpulling %zu layer%s: %zu done, %.1f of %.1f MB   %s", n, n == 1 ? "" : "s", done, (double)got / 1e6,
+                (double)total / 1e6, final ? "\n" : "");
+        fflush(stderr);
+}
+
+/* Fetch the layers in parallel, each streamed into its unpacking worker. */
+static int fetch_layers(struct store *s, const struct store_ns *ns, struct reg *r, struct transfer *ts, size_t n, bool show,
+                        struct burrow_error **err)
+{
+        struct store_ns_plan *plan = store_ns_plan_new(ns, err);
+        if (plan == NULL)
+                return -1;
+        int ret = 0;
+        int *writers = calloc(n + 1, sizeof(int));
+        CURLM *multi = curl_multi_init();
+        if (writers == NULL || multi == NULL) {
+                ret = burrow_error_set(err, ENOMEM, "transfers");
+                goto out;
+        }
+        /* Workers first, all of them, before any transfer runs: they are forked from a process
+         * with no other thread, and each closes the other workers' pipe ends. */
+        for (size_t i = 0; i < n && ret == 0; i++) {
+                struct transfer *t = &ts[i];
+                int p[2];
+                if (store_op_begin(s, "pull", &t->op, err) < 0 || pipe2(p, O_CLOEXEC) < 0) {
+                        ret = err && *err ? -1 : burrow_error_set(err, errno, "pipe");
+                        break;
+                }
+                fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+                writers[i] = p[1];
+                t->fd = p[1];
+                t->job = (struct image_unpack_job){ .s = s, .op = &t->op, .src = p[0], .want_blob = t->digest, .want_diff_id = t->diff_id };
+                ret = store_ns_start(plan, image_unpack_worker, &t->job, sizeof(t->stats), writers, i + 1, &t->worker, err);
+                close(p[0]);
+                t->started = ret == 0;
+        }
+        for (size_t i = 0; i < n && ret == 0; i++) {
+                transfer_setup(r, &ts[i]);
+                curl_multi_add_handle(multi, ts[i].easy);
+        }
+        int running = ret == 0 ? 1 : 0;
+        while (running) {
+                if (curl_multi_perform(multi, &running) != CURLM_OK)
+                        break;
+                CURLMsg *m;
+                int left;
+                while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+                        if (m->msg != CURLMSG_DONE)
+                                continue;
+                        struct transfer *t;
+                        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+                        long status = 0;
+                        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+                        CURLcode rc = m->data.result;
+                        curl_multi_remove_handle(multi, m->easy_handle);
+                        bool ok = rc == CURLE_OK && (status == 200 || status == 206);
+                        bool transient = rc != CURLE_OK ? rc != CURLE_WRITE_ERROR : status >= 500 || status == 429;
+                        if (!ok && transient && ++t->attempts < MAX_ATTEMPTS) {
+                                /* a dropped connection: ask for the rest; if the server ignores
+                                 * Range it resends all, and what we already passed on is dropped */
+                                burrow_info("layer %s: %s after %llu bytes, resuming", t->digest,
+                                            rc != CURLE_OK ? curl_easy_strerror(rc) : "server error", (unsigned long long)t->written);
+                                usleep(200000u << t->attempts);
+                                t->skip = 0;
+                                transfer_setup(r, t);
+                                curl_multi_add_handle(multi, t->easy);
+                                running = 1;
+                                continue;
+                        }
+                        t->done = true;
+                        t->failed = !ok;
+                        if (!ok)
+                                snprintf(t->error, sizeof(t->error), "%s", rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error");
+                        if (!ok && status)
+                                snprintf(t->error + strlen(t->error), sizeof(t->error) - strlen(t->error), " %ld", status);
+                        close(t->fd); /* end of stream for the worker */
+                        t->fd = -1;
+                        writers[t - ts] = -1;
+                }
+                if (show)
+                        progress(ts, n, false);
+                if (running)
+                        curl_multi_poll(multi, NULL, 0, 200, NULL);
+        }
+        if (show)
+                progress(ts, n, true);
+out:
+        for (size_t i = 0; i < n; i++) {
+                struct transfer *t = &ts[i];
+                if (t->fd >= 0) {
+                        close(t->fd);
+                        t->fd = -1;
+                }
+                if (t->easy) {
+                        curl_multi_remove_handle(multi, t->easy);
+                        curl_easy_cleanup(t->easy);
+                        curl_slist_free_all(t->hdrs);
+                        t->easy = NULL;
+                }
+                if (t->started) {
+                        struct burrow_error *werr = NULL;
+                        int wr = store_ns_finish(&t->worker, &t->stats, &werr);
+                        if (ret == 0 && t->failed) {
+                                ret = burrow_error_set(err, 0, "layer %s of %s/%s: download failed: %s", t->digest, r->domain, r->path,
+                                                       t->error);
+                        } else if (ret == 0 && wr < 0) {
+                                *err = werr;
+                                werr = NULL;
+                                ret = burrow_error_wrap(err, "%s/%s", r->domain, r->path);
+                        }
+                        burrow_error_free(werr);
+                        if (ret == 0 && wr == 0 && !store_blob_exists(s, t->stats.blob_digest))
+                                ret = store_blob_commit(s, &t->op, "blob", t->stats.blob_digest, err);
+                }
+                if (t->op.fd > 0)
+                        store_op_end(s, &t->op);
+        }
+        if (multi)
+                curl_multi_cleanup(multi);
+        free(writers);
+        store_ns_plan_free(plan);
+        return ret;
+}
+
+int image_pull(struct store *s, const struct store_ns *ns, const char *text, const struct pull_options *opts, FILE *out,
+               struct burrow_error **err)
+{
+        struct image_ref ref;
+        if (image_ref_parse(text, "docker.io", &ref, err) < 0)
+                return -1;
+        static bool curl_ready;
+        if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+                return burrow_error_set(err, 0, "libcurl failed to start");
+        curl_ready = true;
+        struct reg r = { 0 };
+        snprintf(r.domain, sizeof(r.domain), "%s", ref.domain);
+        snprintf(r.host, sizeof(r.host), "%s", strcmp(ref.domain, "docker.io") == 0 ? "registry-1.docker.io" : ref.domain);
+        r.path = ref.path;
+        load_registry_config(&r, opts);
+        find_credentials(&r);
+
+        struct buf body = { 0 };
+        struct resp resp;
+        char digest[DIGEST_STR_LEN + 1];
+        int ret = fetch_manifest(&r, ref.digest[0] ? ref.digest : ref.tag, ref.digest[0] ? ref.digest : NULL, &body, &resp, digest, err);
+        cleanup_json json_t *m = NULL;
+        json_error_t je;
+        if (ret == 0 && (m = json_loadb(body.data ? body.data : "", body.len, 0, &je)) == NULL)
+                ret = burrow_error_set(err, 0, "%s: the manifest is not valid JSON (line %d: %s)", text, je.line, je.text);
+        if (ret == 0 && is_index(media_type(m, &resp))) {
+                char os[64], arch[64], variant[64];
+                platform_want(opts, os, arch, variant, sizeof(os));
+                const char *pick = NULL;
+                size_t i;
+                json_t *d;
+                json_array_foreach(json_object_get(m, "manifests"), i, d)
+                {
+                        json_t *p = json_object_get(d, "platform");
+                        const char *v = json_string_value(json_object_get(p, "variant"));
+                        if (strcmp(json_string_value(json_object_get(p, "os")) ?: "", os) == 0 &&
+                            strcmp(json_string_value(json_object_get(p, "architecture")) ?: "", arch) == 0 &&
+                            (!variant[0] || (v && strcmp(v, variant) == 0))) {
+                                pick = json_string_value(json_object_get(d, "digest"));
+                                break;
+                        }
+                }
+                if (pick == NULL || !digest_valid(pick)) {
+                        ret = burrow_error_set(err, 0, "%s has no image for %s/%s%s%s (see --platform)", text, os, arch, variant[0] ? "/" : "",
+                                               variant);
+                } else {
+                        char want[DIGEST_STR_LEN + 1];
+                        snprintf(want, sizeof(want), "%s", pick);
+                        json_decref(m);
+                        m = NULL;
+                        ret = fetch_manifest(&r, want, want, &body, &resp, digest, err);
+                        if (ret == 0 && (m = json_loadb(body.data ? body.data : "", body.len, 0, &je)) == NULL)
+                                ret = burrow_error_set(err, 0, "%s: the manifest is not valid JSON (line %d: %s)", text, je.line, je.text);
+                }
+        }
+        if (ret == 0 && json_integer_value(json_object_get(m, "schemaVersion")) != 2)
+                ret = burrow_error_set(err, 0, "%s: manifest schema version %lld is not supported (only schema 2 / OCI)", text,
+                                       (long long)json_integer_value(json_object_get(m, "schemaVersion")));
+        const char *config_digest = ret == 0 ? json_string_value(json_object_get(json_object_get(m, "config"), "digest")) : NULL;
+        if (ret == 0 && !digest_valid(config_digest))
+                ret = burrow_error_set(err, 0, "%s: the manifest has no valid config digest", text);
+        /* the config, checked and stored */
+        struct buf cbody = { 0 };
+        cleanup_json json_t *config = NULL;
+        if (ret == 0) {
+                char tail[128];
+                snprintf(tail, sizeof(tail), "blobs/%s", config_digest);
+                int status = reg_get(&r, tail, NULL, &cbody, &resp, err);
+                char got[DIGEST_STR_LEN + 1];
+                if (status < 0)
+                        ret = -1;
+                else if (status != 200)
+                        ret = burrow_error_set(err, 0, "%s: config blob %s: HTTP %d", text, config_digest, status);
+                else if (digest_buffer(cbody.data ? cbody.data : "", cbody.len, got), strcmp(got, config_digest) != 0)
+                        ret = burrow_error_set(err, 0, "%s: config blob %s arrived with digest %s: refusing it", text, config_digest, got);
+                else if ((config = json_loadb(cbody.data, cbody.len, 0, &je)) == NULL)
+                        ret = burrow_error_set(err, 0, "%s: the config is not valid JSON", text);
+        }
+        json_t *layers = ret == 0 ? json_object_get(m, "layers") : NULL;
+        json_t *diff_ids = ret == 0 ? json_object_get(json_object_get(config, "rootfs"), "diff_ids") : NULL;
+        size_t n = json_array_size(layers);
+        if (ret == 0 && json_array_size(diff_ids) != n)
+                ret = burrow_error_set(err, 0, "%s: %zu layers but %zu diffIDs in the config", text, n, json_array_size(diff_ids));
+        struct transfer *ts = calloc(n ? n : 1, sizeof(*ts));
+        size_t want = 0;
+        cleanup_json json_t *records = json_array();
+        json_int_t size = 0;
+        for (size_t i = 0; ret == 0 && i < n; i++) {
+                json_t *l = json_array_get(layers, i);
+                const char *ld = json_string_value(json_object_get(l, "digest"));
+                const char *diff = json_string_value(json_array_get(diff_ids, i));
+                if (!digest_valid(ld) || !digest_valid(diff)) {
+                        ret = burrow_error_set(err, 0, "%s: layer %zu has no valid sha256 digest", text, i + 1);
+                        break;
+                }
+                json_int_t lsize = json_integer_value(json_object_get(l, "size"));
+                const char *media = json_string_value(json_object_get(l, "mediaType"));
+                json_array_append_new(records, json_pack("{s:s, s:s, s:I, s:s}", "diff_id", diff, "digest", ld, "size", lsize,
+                                                         "media_type", media ? media : "application/vnd.oci.image.layer.v1.tar+gzip"));
+                size += lsize;
+                if (store_layer_exists(s, diff) && store_blob_exists(s, ld))
+                        continue; /* have it: not fetched again */
+                struct transfer *t = &ts[want++];
+                t->digest = ld;
+                t->diff_id = diff;
+                t->size = lsize;
+                t->fd = -1;
+                t->op.fd = -1;
+                char tail[128];
+                snprintf(tail, sizeof(tail), "blobs/%s", ld);
+                reg_url(&r, tail, t->url, sizeof(t->url));
+        }
+        bool show = !opts->quiet && isatty(STDERR_FILENO);
+        if (ret == 0 && want)
+                ret = fetch_layers(s, ns, &r, ts, want, show, err);
+        free(ts);
+        if (ret == 0) {
+                char cd[DIGEST_STR_LEN + 1];
+                ret = store_blob_put(s, cbody.data, cbody.len, cd, err);
+                char md[DIGEST_STR_LEN + 1];
+                if (ret == 0)
+                        ret = store_blob_put(s, body.data, body.len, md, err);
+                char name[1024];
+                const char *names[1] = { name };
+                image_ref_format(&ref, name, sizeof(name));
+                if (ret == 0)
+                        ret = image_commit(s, cd, md, records, size, json_string_value(json_object_get(config, "created")), names,
+                                           ref.digest[0] ? 0 : 1, err);
+                if (ret == 0) {
+                        if (!opts->quiet)
+                                fprintf(stderr, "%s: %zu of %zu layers fetched\n", name, want, n);
+                        fprintf(out, "%s\n", cd);
+                }
+        }
+        free(body.data);
+        free(cbody.data);
+        return ret;
+}
