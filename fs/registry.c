@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -590,7 +591,7 @@ out:
                         } else if (ret == 0 && wr < 0) {
                                 *err = werr;
                                 werr = NULL;
-                                ret = burrow_error_wrap(err, "%s/%s", r->domain, r->path);
+                                ret = burrow_error_wrap(err, "layer %s of %s/%s", t->digest, r->domain, r->path);
                         }
                         burrow_error_free(werr);
                         if (ret == 0 && wr == 0 && !store_blob_exists(s, t->stats.blob_digest))
@@ -719,8 +720,13 @@ int image_pull(struct store *s, const struct store_ns *ns, const char *text, con
                 reg_url(&r, tail, t->url, sizeof(t->url));
         }
         bool show = !opts->quiet && isatty(STDERR_FILENO);
-        if (ret == 0 && want)
+        if (ret == 0 && want) {
+                /* A worker that refuses its layer closes its pipe: EPIPE, not death by SIGPIPE. */
+                struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+                sigaction(SIGPIPE, &ign, &old);
                 ret = fetch_layers(s, ns, &r, ts, want, show, err);
+                sigaction(SIGPIPE, &old, NULL);
+        }
         free(ts);
         if (ret == 0) {
                 char cd[DIGEST_STR_LEN + 1];

@@ -1,0 +1,213 @@
+#!/usr/bin/env bats
+# burrow pull from Debian's docker-registry, started here on 127.0.0.1, plain HTTP and TLS.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+start_registry() { # $1: dir, $2: extra http: lines; prints the port
+    local dir=$1 tls=${2:-} port i
+    for i in $(seq 20); do
+        port=$((20000 + RANDOM % 20000))
+        mkdir -p "$dir/data"
+        printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%s\n%s' \
+            "$dir" "$port" "$tls" >"$dir/config.yml"
+        docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+        echo $! >"$dir/pid"
+        for _ in $(seq 50); do
+            if curl -sk "http${tls:+s}://127.0.0.1:$port/v2/" >/dev/null 2>&1; then
+                echo "$port"
+                return 0
+            fi
+            kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$(cat "$dir/pid")" 2>/dev/null || true
+    done
+    return 1
+}
+
+setup_file() {
+    common_setup_file
+    for t in docker-registry skopeo umoci jq curl openssl; do
+        command -v $t >/dev/null || { export PULL_SKIP="$t is missing (scripts/install-deps installs it)"; return 0; }
+    done
+    export REG="$BATS_FILE_TMPDIR/reg"
+    PORT=$(start_registry "$REG") || { export PULL_SKIP="docker-registry did not start: $(cat "$REG/log")"; return 0; }
+    export PORT
+    local L="$BATS_FILE_TMPDIR/oci" w="$BATS_FILE_TMPDIR/build"
+    mkdir -p "$w"
+    umoci init --layout "$L"
+    umoci new --image "$L:base"
+    umoci unpack --rootless --image "$L:base" "$w/b" 2>/dev/null
+    cp -a "$ROOTFS/." "$w/b/rootfs/"
+    echo data >"$w/b/rootfs/hl1"
+    ln "$w/b/rootfs/hl1" "$w/b/rootfs/hl2"
+    ln -s /bin/busybox "$w/b/rootfs/link"
+    echo script >"$w/b/rootfs/x.sh"
+    chmod 0750 "$w/b/rootfs/x.sh"
+    umoci repack --image "$L:base" "$w/b"
+    umoci config --image "$L:base" --config.cmd /bin/sh
+    export SOURCE_ROOTFS="$w/b/rootfs"
+    skopeo copy -q --dest-tls-verify=false "oci:$L:base" "docker://127.0.0.1:$PORT/t/busybox:1"
+    # a second image on top of the first: it shares the base layer
+    umoci unpack --rootless --image "$L:base" "$w/b3" 2>/dev/null
+    echo top >"$w/b3/rootfs/top"
+    umoci repack --image "$L:top" "$w/b3"
+    skopeo copy -q --dest-tls-verify=false "oci:$L:top" "docker://127.0.0.1:$PORT/t/top:1"
+    skopeo copy -q "oci:$L:base" "docker-archive:$BATS_FILE_TMPDIR/d.tar:t/busybox:1"
+    export LAYOUT=$L
+}
+teardown_file() {
+    [ -f "${REG:-/nonexistent}/pid" ] && kill "$(cat "$REG/pid")" 2>/dev/null || true
+    [ -f "$BATS_FILE_TMPDIR/tls/pid" ] && kill "$(cat "$BATS_FILE_TMPDIR/tls/pid")" 2>/dev/null || true
+}
+setup() {
+    common_setup
+    [ -z "${PULL_SKIP:-}" ] || skip "$PULL_SKIP"
+    export STORE="$BATS_TEST_TMPDIR/store"
+}
+teardown() {
+    [ -d "${STORE:-/nonexistent}" ] && "$BURROW" unshare rm -rf "$STORE" 2>/dev/null || true
+    common_teardown
+}
+
+b() { "$BURROW" --root "$STORE" "$@"; }
+
+@test "pull: the unpacked tree matches the source; a second pull fetches nothing" {
+    run b pull "127.0.0.1:$PORT/t/busybox:1"
+    assert_status 0
+    assert_output_has "1 of 1 layers fetched"
+    id=${lines[-1]}
+    [[ "$id" =~ ^sha256:[0-9a-f]{64}$ ]]
+    layer=$(ls "$STORE/layers")
+    l="$STORE/layers/$layer"
+    cmp "$l/bin/busybox" "$SOURCE_ROOTFS/bin/busybox"
+    [ "$(readlink "$l/link")" = /bin/busybox ]
+    [ "$(stat -c %i "$l/hl1")" = "$(stat -c %i "$l/hl2")" ]
+    [ "$(stat -c %a "$l/x.sh")" = 750 ]
+    [ "$(cat "$l/x.sh")" = script ]
+    run b images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
+    [ "$output" = "127.0.0.1:$PORT/t/busybox:1 ${id#sha256:}" ]
+    run b pull "127.0.0.1:$PORT/t/busybox:1"
+    assert_status 0
+    assert_output_has "0 of 1 layers fetched"
+}
+
+@test "pull and load of the same image give the same image ID" {
+    run b pull -q "127.0.0.1:$PORT/t/busybox:1"
+    assert_status 0
+    pulled=$output
+    run b load -i "$BATS_FILE_TMPDIR/d.tar"
+    assert_status 0
+    run b images --format '{{.ID}}' --filter 'reference=docker.io/*'
+    [ "sha256:$output" = "$pulled" ]
+}
+
+@test "two images sharing a base layer store it once" {
+    run b pull -q "127.0.0.1:$PORT/t/busybox:1"
+    assert_status 0
+    run b pull "127.0.0.1:$PORT/t/top:1"
+    assert_status 0
+    n_top=$(jq -r '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == "top") | .digest' "$LAYOUT/index.json")
+    layers_top=$(jq '.layers | length' "$LAYOUT/blobs/sha256/${n_top#sha256:}")
+    [ "$(ls "$STORE/layers" | wc -l)" = "$layers_top" ]
+    assert_output_has "$((layers_top - 1)) of $layers_top layers fetched"
+}
+
+@test "a blob whose bytes do not match its digest is refused; the store is unchanged and a good pull works" {
+    bad="$BATS_TEST_TMPDIR/badreg"
+    port=$(start_registry "$bad")
+    skopeo copy -q --dest-tls-verify=false "oci:$LAYOUT:base" "docker://127.0.0.1:$port/t/busybox:1"
+    m=$(jq -r '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == "base") | .digest' "$LAYOUT/index.json")
+    layer=$(jq -r '.layers[0].digest' "$LAYOUT/blobs/sha256/${m#sha256:}")
+    data="$bad/data/docker/registry/v2/blobs/sha256/${layer:7:2}/${layer#sha256:}/data"
+    [ -f "$data" ]
+    printf 'XXXX' | dd of="$data" bs=1 seek=200 conv=notrunc 2>/dev/null
+    run b pull "127.0.0.1:$port/t/busybox:1"
+    kill "$(cat "$bad/pid")"
+    assert_status 125
+    assert_output_has "layer $layer|$layer"
+    run b images -q
+    [ -z "$output" ]
+    [ -z "$(ls -A "$STORE/layers")" ]
+    [ -z "$(ls -A "$STORE/tmp")" ]
+    run b pull "127.0.0.1:$PORT/t/busybox:1"
+    assert_status 0
+}
+
+@test "a manifest that names a missing blob, and an unknown image, are clear errors" {
+    bad="$BATS_TEST_TMPDIR/badreg2"
+    port=$(start_registry "$bad")
+    skopeo copy -q --dest-tls-verify=false "oci:$LAYOUT:base" "docker://127.0.0.1:$port/t/busybox:1"
+    m=$(jq -r '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == "base") | .digest' "$LAYOUT/index.json")
+    layer=$(jq -r '.layers[0].digest' "$LAYOUT/blobs/sha256/${m#sha256:}")
+    rm -rf "$bad/data/docker/registry/v2/blobs/sha256/${layer:7:2}/${layer#sha256:}"
+    run b pull "127.0.0.1:$port/t/busybox:1"
+    assert_status 125
+    assert_output_has "layer $layer of 127.0.0.1:$port/t/busybox: download failed"
+    run b pull "127.0.0.1:$port/t/nothere:1"
+    kill "$(cat "$bad/pid")"
+    assert_status 125
+    assert_output_has "t/nothere:1: no such image in the registry"
+    run b images -q
+    [ -z "$output" ]
+}
+
+@test "TLS: an untrusted certificate is refused; --cert-dir, certs.d and --tls-verify=false work" {
+    tls="$BATS_FILE_TMPDIR/tls"
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=burrow-test-ca -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$tls/reg.key" -out "$tls/reg.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\n' >"$tls/ext"
+    openssl x509 -req -in "$tls/reg.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 2 -extfile "$tls/ext" \
+        -out "$tls/reg.crt" 2>/dev/null
+    port=$(start_registry "$tls" "$(printf '  tls:\n    certificate: %s\n    key: %s\n' "$tls/reg.crt" "$tls/reg.key")")
+    skopeo copy -q --dest-cert-dir "$tls/none" --dest-tls-verify=false "oci:$LAYOUT:base" "docker://127.0.0.1:$port/t/busybox:1"
+    # loopback registries are insecure by default (as with docker): force verification here
+    run b pull --tls-verify=true "127.0.0.1:$port/t/busybox:1"
+    assert_status 125
+    assert_output_has "the TLS certificate is not trusted"
+    mkdir -p "$BATS_TEST_TMPDIR/certs/127.0.0.1:$port"
+    cp "$tls/ca.crt" "$BATS_TEST_TMPDIR/certs/127.0.0.1:$port/ca.crt"
+    run b pull --tls-verify=true --cert-dir "$BATS_TEST_TMPDIR/certs" "127.0.0.1:$port/t/busybox:1"
+    assert_status 0
+    mkdir -p "$HOME/.config/burrow/certs.d/127.0.0.1:$port"
+    cp "$tls/ca.crt" "$HOME/.config/burrow/certs.d/127.0.0.1:$port/ca.crt"
+    run b pull -q --tls-verify=true "127.0.0.1:$port/t/busybox:1"
+    rm -rf "$HOME/.config/burrow/certs.d/127.0.0.1:$port"
+    assert_status 0
+    run b pull -q --tls-verify=false "127.0.0.1:$port/t/busybox:1"
+    assert_status 0
+}
+
+@test "an image index: this machine's image by default, another with --platform" {
+    multi="$BATS_TEST_TMPDIR/multi"
+    cp -a "$LAYOUT" "$multi"
+    m=$(jq -r '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == "base") | .digest' "$multi/index.json")
+    msize=$(stat -c %s "$multi/blobs/sha256/${m#sha256:}")
+    cfg=$(jq -r .config.digest "$multi/blobs/sha256/${m#sha256:}")
+    jq -c '.architecture = "riscv64"' "$multi/blobs/sha256/${cfg#sha256:}" >"$BATS_TEST_TMPDIR/c"
+    c2=$(sha256sum <"$BATS_TEST_TMPDIR/c" | cut -d' ' -f1)
+    cp "$BATS_TEST_TMPDIR/c" "$multi/blobs/sha256/$c2"
+    jq -c --arg d "sha256:$c2" --argjson s "$(stat -c %s "$BATS_TEST_TMPDIR/c")" '.config.digest = $d | .config.size = $s' \
+        "$multi/blobs/sha256/${m#sha256:}" >"$BATS_TEST_TMPDIR/m"
+    m2=$(sha256sum <"$BATS_TEST_TMPDIR/m" | cut -d' ' -f1)
+    cp "$BATS_TEST_TMPDIR/m" "$multi/blobs/sha256/$m2"
+    arch=$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')
+    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"os":"linux","architecture":"riscv64"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"platform":{"os":"linux","architecture":"%s"}}]}' \
+        "$m2" "$(stat -c %s "$BATS_TEST_TMPDIR/m")" "$m" "$msize" "$arch" >"$BATS_TEST_TMPDIR/i"
+    i=$(sha256sum <"$BATS_TEST_TMPDIR/i" | cut -d' ' -f1)
+    cp "$BATS_TEST_TMPDIR/i" "$multi/blobs/sha256/$i"
+    printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"multi"}}]}' \
+        "$i" "$(stat -c %s "$BATS_TEST_TMPDIR/i")" >"$multi/index.json"
+    skopeo copy -q --all --dest-tls-verify=false "oci:$multi:multi" "docker://127.0.0.1:$PORT/t/multi:1"
+    run b pull -q "127.0.0.1:$PORT/t/multi:1"
+    assert_status 0
+    [ "$output" = "$cfg" ]
+    run b pull -q --platform linux/riscv64 "127.0.0.1:$PORT/t/multi:1"
+    assert_status 0
+    [ "$output" = "sha256:$c2" ]
+    run b pull --platform linux/s390x "127.0.0.1:$PORT/t/multi:1"
+    assert_status 125
+    assert_output_has "has no image for linux/s390x"
+}
