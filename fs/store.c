@@ -94,6 +94,9 @@ int store_open(const char *root, struct store **out, struct burrow_error **err)
                 return burrow_error_set(err, ENOMEM, "store");
         }
         s->fd = steal_fd(&fd);
+        /* What killed operations left; files of sub-IDs in there wait for the next unpacking
+         * worker, which runs in the store's namespace. */
+        store_clean_tmp(s);
         *out = s;
         return 0;
 }

@@ -211,3 +211,51 @@ b() { "$BURROW" --root "$STORE" "$@"; }
     assert_status 125
     assert_output_has "has no image for linux/s390x"
 }
+
+@test "a registry that drops the connection mid-layer: the pull resumes; one that always does: a clear error" {
+    [ -x "${DROPPROXY:-}" ] || skip "the dropproxy test helper was not built (make check builds it)"
+    "$DROPPROXY" "$PORT" 100000 1 >"$BATS_TEST_TMPDIR/p1" &
+    p1=$!
+    for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/p1" ] && break; sleep 0.1; done
+    once=$(cat "$BATS_TEST_TMPDIR/p1")
+    run b --log-level=info pull "127.0.0.1:$once/t/busybox:1"
+    kill $p1
+    assert_status 0
+    assert_output_has "layer sha256:[0-9a-f]{64}: .* after [0-9]+ bytes, resuming"   # (the cut counts the HTTP headers too)
+    l="$STORE/layers/$(ls "$STORE/layers")"
+    cmp "$l/bin/busybox" "$SOURCE_ROOTFS/bin/busybox"
+    "$BURROW" unshare rm -rf "$STORE"
+    "$DROPPROXY" "$PORT" 100000 -1 >"$BATS_TEST_TMPDIR/p2" &
+    p2=$!
+    for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/p2" ] && break; sleep 0.1; done
+    always=$(cat "$BATS_TEST_TMPDIR/p2")
+    run b pull "127.0.0.1:$always/t/busybox:1"
+    kill $p2
+    assert_status 125
+    assert_output_has "download failed: "
+    run b images -q
+    [ -z "$output" ]
+    [ -z "$(ls -A "$STORE/tmp")" ]
+}
+
+@test "kill -9 in the middle of a pull: the next pull completes" {
+    for delay in 0.02 0.1; do
+        b pull -q "127.0.0.1:$PORT/t/top:1" >/dev/null 2>&1 &
+        pid=$!
+        sleep $delay
+        kill -9 $pid 2>/dev/null || true
+        wait $pid 2>/dev/null || true
+        run b images --format '{{.Repository}}'
+        assert_status 0
+        ! grep -vE "^(127.0.0.1:$PORT/t/top|<none>)$" <<<"$output"
+    done
+    sleep 0.3                                      # the killed pull's workers die with it
+    run b pull "127.0.0.1:$PORT/t/top:1"
+    assert_status 0
+    run b images --format '{{.Repository}}:{{.Tag}}'
+    assert_output_has "^127.0.0.1:$PORT/t/top:1$"
+    # leftovers of the killed pulls are invisible, and gone after the next worker (prune runs one)
+    run b image prune
+    [ -z "$(ls -A "$STORE/tmp")" ]
+    ls "$STORE"/layers/*/bin/busybox >/dev/null
+}
