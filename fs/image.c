@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -607,4 +608,51 @@ int image_remove(struct store *s, const struct store_ns *ns, const char *ref, bo
         fprintf(out, "Deleted: %s\n", id);
         unsigned freed;
         return prune_locked(s, ns, &freed, err);
+}
+
+struct reset_job {
+        const char *root;
+};
+
+static int reset_in_ns(void *arg, void *result, struct burrow_error **err)
+{
+        struct reset_job *job = arg;
+        (void)result;
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof(parent), "%s", job->root);
+        char *slash = strrchr(parent, '/');
+        const char *name = slash ? slash + 1 : parent;
+        if (slash == parent)
+                snprintf(parent, sizeof(parent), "/");
+        else if (slash)
+                *slash = '\0';
+        cleanup_close int pfd = open(slash ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pfd < 0 || store_remove_tree(pfd, name) < 0)
+                return burrow_error_set(err, errno, "removing the store `%s`", job->root);
+        return 0;
+}
+
+int store_reset(const char *root, const struct store_ns *ns, struct burrow_error **err)
+{
+        char real[PATH_MAX];
+        if (realpath(root, real) == NULL) {
+                if (errno == ENOENT)
+                        return 0; /* nothing to reset */
+                return burrow_error_set(err, errno, "the store `%s`", root);
+        }
+        char marker[PATH_MAX + 16];
+        snprintf(marker, sizeof(marker), "%s/store.json", real);
+        if (access(marker, F_OK) < 0)
+                return burrow_error_set(err, 0, "`%s` does not look like a burrow store (no store.json): not removing it", real);
+        struct reset_job job = { .root = real };
+        if (store_ns_run(ns, reset_in_ns, &job, NULL, 0, err) < 0)
+                return -1;
+        /* The holders end when their pid files go. */
+        static const char *const modes[] = { "auto", "keep-id" };
+        for (size_t i = 0; i < 2; i++) {
+                char p[PATH_MAX];
+                snprintf(p, sizeof(p), "%s/userns-%s.pid", ns->runroot, modes[i]);
+                unlink(p);
+        }
+        return 0;
 }

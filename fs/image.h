@@ -57,6 +57,11 @@ int image_unpack_blob(struct store *s, const struct store_ns *ns, int src, const
 int image_commit(struct store *s, const char *config_digest, const char *manifest_digest, json_t *layers, json_int_t size,
                  const char *created, const char *const *names, size_t n_names, struct burrow_error **err);
 
+/* Remove the whole store at ROOT (files of sub-IDs too, from the store's namespace) and end the
+ * runroot's userns holders. ROOT must look like a store (store.json), so a wrong --root is
+ * never emptied. */
+int store_reset(const char *root, const struct store_ns *ns, struct burrow_error **err);
+
 /* burrow load -i PATH: an OCI image layout directory, an oci-archive or a docker-archive. Prints
  * "Loaded image: NAME" (or the ID) for each image. */
 int image_load(struct store *s, const struct store_ns *ns, const char *path, FILE *out, struct burrow_error **err);

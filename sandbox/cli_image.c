@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs/image.h"
 #include "fs/registry.h"
@@ -41,6 +42,9 @@ static const struct {
                  "given by ID needs -f. Layers and blobs no image uses are removed.\n" },
         { "inspect", "Usage: burrow inspect IMAGE\n\nShow the image (ID, names, config, layers) as JSON.\n" },
         { "history", "Usage: burrow history IMAGE\n\nShow the steps that made the image, newest first.\n" },
+        { "system", "Usage: burrow system reset [-f]\n\n"
+                    "  reset   remove every image and layer of the store (--root), files of subordinate IDs\n"
+                    "          included, and end the userns holders. Asks first on a terminal; -f does not.\n" },
         { "image", "Usage: burrow image ls|rm|inspect|history|tag|import|prune [ARGS]\n\n"
                    "  prune   remove layers and blobs that no image uses\n" },
 };
@@ -158,9 +162,45 @@ static int need_args(const char *verb, int have, int min, int max, struct burrow
         return 0;
 }
 
+static int system_reset(const struct burrow_global *global, int argc, char **argv)
+{
+        bool force = argc > 1 && (strcmp(argv[1], "-f") == 0 || strcmp(argv[1], "--force") == 0);
+        struct burrow_error *err = NULL;
+        cleanup_free char *root = global->root ? strdup(global->root) : store_default_root();
+        cleanup_free char *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
+        if (root == NULL || runroot == NULL)
+                return cli_fail((burrow_error_set(&err, ENOMEM, "paths"), err));
+        if (!force) {
+                if (!isatty(STDIN_FILENO)) {
+                        burrow_error_set(&err, 0, "`burrow system reset` removes every image in `%s`: add -f to do it without a question",
+                                         root);
+                        return cli_fail(err);
+                }
+                fprintf(stderr, "This removes every image and layer in %s. Continue? [y/N] ", root);
+                char answer[16] = "";
+                if (fgets(answer, sizeof(answer), stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y'))
+                        return 0;
+        }
+        struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
+        if (runroot_ensure(runroot, &err) < 0 || store_reset(root, &ns, &err) < 0)
+                return cli_fail(err);
+        printf("removed %s\n", root);
+        return 0;
+}
+
 int cli_image_main(const struct burrow_global *global, int argc, char **argv)
 {
         const char *verb = argv[0];
+        if (strcmp(verb, "system") == 0) {
+                if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+                        cli_image_help("system", argc < 2 ? stderr : stdout);
+                        return argc < 2 ? BURROW_EXIT_FAILURE : 0;
+                }
+                if (strcmp(argv[1], "reset") == 0)
+                        return system_reset(global, argc - 1, argv + 1);
+                fprintf(stderr, "burrow: unknown command `system %s` (see `burrow help system`)\n", argv[1]);
+                return BURROW_EXIT_FAILURE;
+        }
         if (strcmp(verb, "image") == 0) {
                 static const char *const sub[][2] = { { "ls", "images" }, { "list", "images" }, { "rm", "rmi" },
                                                       { "inspect", "inspect" }, { "history", "history" },

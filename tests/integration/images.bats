@@ -230,3 +230,23 @@ b() { "$BURROW" --root "$STORE" "$@"; }
     assert_status 125
     assert_output_has "unknown command \`image frob\`"
 }
+
+@test "system reset: removes the whole store, sub-ID files included; asks unless -f; never a non-store" {
+    rr="$BATS_TEST_TMPDIR/rr"
+    run "$BURROW" --runroot "$rr" --root "$STORE" import "$TARBALL" r:1
+    assert_status 0
+    run "$BURROW" --runroot "$rr" --root "$STORE" system reset </dev/null
+    assert_status 125
+    assert_output_has "add -f to do it without a question"
+    [ -d "$STORE/layers" ]
+    run "$BURROW" --runroot "$rr" --root "$STORE" system reset -f
+    assert_status 0
+    [ ! -e "$STORE" ]
+    [ ! -e "$rr/userns-auto.pid" ]
+    mkdir -p "$BATS_TEST_TMPDIR/precious"
+    touch "$BATS_TEST_TMPDIR/precious/file"
+    run "$BURROW" --root "$BATS_TEST_TMPDIR/precious" system reset -f
+    assert_status 125
+    assert_output_has "does not look like a burrow store"
+    [ -f "$BATS_TEST_TMPDIR/precious/file" ]
+}
