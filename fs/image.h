@@ -62,6 +62,9 @@ int image_commit(struct store *s, const char *config_digest, const char *manifes
  * never emptied. */
 int store_reset(const char *root, const struct store_ns *ns, struct burrow_error **err);
 
+/* burrow save: IMAGE as an oci-archive, or a docker-archive (DOCKER true), written to FILE. */
+int image_save(struct store *s, const char *ref, const char *file, bool docker, struct burrow_error **err);
+
 /* burrow load -i PATH: an OCI image layout directory, an oci-archive or a docker-archive. Prints
  * "Loaded image: NAME" (or the ID) for each image. */
 int image_load(struct store *s, const struct store_ns *ns, const char *path, FILE *out, struct burrow_error **err);

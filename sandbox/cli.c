@@ -25,6 +25,7 @@ static const char overview[] =
         "  import    make an image from a rootfs tarball\n"
         "  load      load images from a docker-archive, oci-archive or OCI layout\n"
         "  pull      pull an image from a registry\n"
+        "  save      write an image as a docker-archive or oci-archive\n"
         "  images    list images (also: image ls)\n"
         "  tag       give an image another name\n"
         "  rmi       remove images (also: image rm)\n"

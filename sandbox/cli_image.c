@@ -36,6 +36,8 @@ static const struct {
                   "Load images from a docker-archive (`docker save`), an oci-archive or an OCI image layout\n"
                   "directory. Digests are checked; an image index gives the manifest for this machine.\n"
                   "  -i, --input PATH   the archive or layout\n" },
+        { "save", "Usage: burrow save -o FILE [--format docker-archive|oci-archive] IMAGE\n\n"
+                  "Write IMAGE as a docker-archive (the default, as `docker save`) or an oci-archive.\n" },
         { "tag", "Usage: burrow tag IMAGE NAME[:TAG]\n\nGive IMAGE another name (taken from any image that had it).\n" },
         { "rmi", "Usage: burrow rmi [-f] IMAGE...\n\n"
                  "Remove a name; an image loses its layers when its last name goes. An image with several names\n"
@@ -105,6 +107,7 @@ static int parse(const char *verb, int argc, char **argv, struct image_list_opti
         static const struct option longs[] = {
                 { "quiet", no_argument, NULL, 'q' },        { "force", no_argument, NULL, 'f' },
                 { "input", required_argument, NULL, 'i' },
+                { "output", required_argument, NULL, 'o' },
                 { "platform", required_argument, NULL, OPT_PLATFORM },
                 { "tls-verify", required_argument, NULL, OPT_TLS_VERIFY },
                 { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
@@ -117,7 +120,7 @@ static int parse(const char *verb, int argc, char **argv, struct image_list_opti
         optind = 0;
         opterr = 0;
         int opt, token;
-        while ((opt = cli_next_option(argc, argv, "+:qfi:h", longs, &token)) != -1) {
+        while ((opt = cli_next_option(argc, argv, "+:qfi:o:h", longs, &token)) != -1) {
                 if (opt == 'h') {
                         *help = 1;
                         return 0;
@@ -133,6 +136,12 @@ static int parse(const char *verb, int argc, char **argv, struct image_list_opti
                         po->cert_dir = optarg;
                 } else if (opt == 'i' && strcmp(verb, "load") == 0) {
                         *input = optarg;
+                } else if (opt == 'o' && strcmp(verb, "save") == 0) {
+                        *input = optarg; /* the output file */
+                } else if (opt == OPT_FORMAT && strcmp(verb, "save") == 0) {
+                        if (strcmp(optarg, "docker-archive") != 0 && strcmp(optarg, "oci-archive") != 0)
+                                return burrow_error_set(err, 0, "--format for save is docker-archive or oci-archive, not `%s`", optarg);
+                        lo->format = optarg;
                 } else if (opt == 'f' && rmi) {
                         *force = true;
                 } else if (opt == OPT_FORMAT && list) {
@@ -205,7 +214,7 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                 static const char *const sub[][2] = { { "ls", "images" }, { "list", "images" }, { "rm", "rmi" },
                                                       { "inspect", "inspect" }, { "history", "history" },
                                                       { "tag", "tag" }, { "import", "import" }, { "prune", "prune" },
-                                                      { "load", "load" }, { "pull", "pull" } };
+                                                      { "load", "load" }, { "pull", "pull" }, { "save", "save" } };
                 if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
                         cli_image_help("image", argc < 2 ? stderr : stdout);
                         return argc < 2 ? BURROW_EXIT_FAILURE : 0;
@@ -246,6 +255,8 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
         else if (strcmp(verb, "load") == 0)
                 r = input ? need_args(verb, nargs, 0, 0, &err)
                           : burrow_error_set(&err, 0, "`burrow load` needs -i FILE|DIR (reading standard input is not supported)");
+        else if (strcmp(verb, "save") == 0)
+                r = input ? need_args(verb, nargs, 1, 1, &err) : burrow_error_set(&err, 0, "`burrow save` needs -o FILE");
         else if (strcmp(verb, "images") == 0 || strcmp(verb, "prune") == 0)
                 r = need_args(verb, nargs, 0, 0, &err);
         else if (strcmp(verb, "rmi") == 0)
@@ -267,6 +278,9 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                 if (xdg && *xdg ? asprintf(&config_dir, "%s/burrow", xdg) : asprintf(&config_dir, "%s/.config/burrow", home ? home : "/"))
                         po.config_dir = config_dir;
                 if (image_pull(c.store, &c.ns, args[0], &po, stdout, &err) < 0)
+                        code = cli_fail(err);
+        } else if (strcmp(verb, "save") == 0) {
+                if (image_save(c.store, args[0], input, !(lo.format && strcmp(lo.format, "oci-archive") == 0), &err) < 0)
                         code = cli_fail(err);
         } else if (strcmp(verb, "load") == 0) {
                 if (image_load(c.store, &c.ns, input, stdout, &err) < 0)

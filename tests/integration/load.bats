@@ -175,3 +175,28 @@ config_digest() { # of the layout's image, as skopeo/umoci wrote it
     run b images --format '{{.ID}}'
     [ "$output" = "$(config_digest | cut -d: -f2)" ]   # this machine's, not the other one
 }
+
+@test "save: docker-archive and oci-archive that skopeo reads and burrow loads back to the same ID" {
+    want=$(config_digest)
+    run b load -i "$LAYOUT"
+    assert_status 0
+    run b save -o "$BATS_TEST_TMPDIR/d.tar" localhost/oci:img
+    assert_status 0
+    run b save -o "$BATS_TEST_TMPDIR/o.tar" --format oci-archive localhost/oci:img
+    assert_status 0
+    [ "$(skopeo inspect --config "docker-archive:$BATS_TEST_TMPDIR/d.tar" | jq -r .architecture)" != null ]
+    [ "$(skopeo inspect "oci-archive:$BATS_TEST_TMPDIR/o.tar" | jq -r .Layers[0])" != null ]
+    other="$BATS_TEST_TMPDIR/other"
+    run "$BURROW" --root "$other" load -i "$BATS_TEST_TMPDIR/d.tar"
+    assert_status 0
+    [ "$output" = "Loaded image: localhost/oci:img" ]
+    run "$BURROW" --root "$other" load -i "$BATS_TEST_TMPDIR/o.tar"
+    assert_status 0
+    run "$BURROW" --root "$other" images --format '{{.ID}}'
+    [ "$(sort -u <<<"$output")" = "${want#sha256:}" ]
+    "$BURROW" unshare rm -rf "$other"
+    run b save -o "$BATS_TEST_TMPDIR/x.tar" nothere
+    assert_status 125
+    assert_output_has "image \`nothere\` is not in the store"
+    [ ! -e "$BATS_TEST_TMPDIR/x.tar" ]
+}
