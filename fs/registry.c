@@ -108,14 +108,16 @@ static void find_credentials(struct reg *r)
 {
         const char *home = getenv("HOME");
         const char *xdg = getenv("XDG_RUNTIME_DIR");
-        char files[3][PATH_MAX] = { "", "", "" };
+        char files[4][PATH_MAX] = { "", "", "", "" };
         if (getenv("REGISTRY_AUTH_FILE"))
                 snprintf(files[0], sizeof(files[0]), "%s", getenv("REGISTRY_AUTH_FILE"));
         if (xdg)
                 snprintf(files[1], sizeof(files[1]), "%s/containers/auth.json", xdg);
-        if (home)
-                snprintf(files[2], sizeof(files[2]), "%s/.docker/config.json", home);
-        for (int i = 0; i < 3; i++) {
+        if (home) {
+                snprintf(files[2], sizeof(files[2]), "%s/.config/containers/auth.json", home);
+                snprintf(files[3], sizeof(files[3]), "%s/.docker/config.json", home);
+        }
+        for (int i = 0; i < 4; i++) {
                 if (files[i][0] == '\0')
                         continue;
                 json_error_t je;
@@ -191,7 +193,10 @@ static CURL *reg_easy(struct reg *r, const char *url, struct curl_slist **hdrs, 
 
 static void reg_url(struct reg *r, const char *tail, char *buf, size_t size)
 {
-        snprintf(buf, size, "%s://%s/v2/%s/%s", r->http ? "http" : "https", r->host, r->path, tail);
+        if (r->path[0] == '\0') /* the API root, for login */
+                snprintf(buf, size, "%s://%s/v2/", r->http ? "http" : "https", r->host);
+        else
+                snprintf(buf, size, "%s://%s/v2/%s/%s", r->http ? "http" : "https", r->host, r->path, tail);
 }
 
 /* key="value" pairs of a WWW-Authenticate challenge. */
@@ -749,4 +754,122 @@ int image_pull(struct store *s, const struct store_ns *ns, const char *text, con
         free(body.data);
         free(cbody.data);
         return ret;
+}
+
+/* Where `burrow login` keeps credentials: $REGISTRY_AUTH_FILE, else podman's places. */
+static int auth_file_path(char *buf, size_t size, struct burrow_error **err)
+{
+        const char *env = getenv("REGISTRY_AUTH_FILE");
+        const char *xdg = getenv("XDG_RUNTIME_DIR");
+        const char *home = getenv("HOME");
+        struct stat st;
+        if (env && *env)
+                snprintf(buf, size, "%s", env);
+        else if (xdg && xdg[0] == '/' && stat(xdg, &st) == 0 && st.st_uid == getuid())
+                snprintf(buf, size, "%s/containers/auth.json", xdg);
+        else if (home && *home)
+                snprintf(buf, size, "%s/.config/containers/auth.json", home);
+        else
+                return burrow_error_set(err, 0, "no place for credentials: set REGISTRY_AUTH_FILE");
+        return 0;
+}
+
+static int write_auth_file(const char *path, json_t *cfg, struct burrow_error **err)
+{
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = '\0';
+                if (mkdir_parents(dir, 0700) < 0)
+                        return burrow_error_set(err, errno, "creating `%s`", dir);
+        }
+        cleanup_free char *text = json_dumps(cfg, JSON_INDENT(8));
+        char tmp[PATH_MAX + 16];
+        snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
+        if (text == NULL || write_file_at(AT_FDCWD, tmp, text, strlen(text), 0600, err) < 0)
+                return err && *err ? -1 : burrow_error_set(err, ENOMEM, "credentials");
+        if (rename(tmp, path) < 0) {
+                unlink(tmp);
+                return burrow_error_set(err, errno, "writing `%s`", path);
+        }
+        return 0;
+}
+
+static int registry_domain(const char *text, char *domain, size_t size, struct burrow_error **err)
+{
+        /* "https://host:port/..." and "host:port" both name a registry */
+        const char *p = strstr(text, "://") ? strstr(text, "://") + 3 : text;
+        size_t len = strcspn(p, "/");
+        if (len == 0 || len >= size)
+                return burrow_error_set(err, 0, "`%s` is not a registry name (HOST[:PORT])", text);
+        snprintf(domain, size, "%.*s", (int)len, p);
+        if (strcmp(domain, "index.docker.io") == 0 || strcmp(domain, "registry-1.docker.io") == 0)
+                snprintf(domain, size, "docker.io");
+        return 0;
+}
+
+int registry_login(const char *registry, const char *user, const char *password, const struct pull_options *opts, FILE *out,
+                   struct burrow_error **err)
+{
+        struct reg r = { 0 };
+        if (registry_domain(registry, r.domain, sizeof(r.domain), err) < 0)
+                return -1;
+        if (user == NULL || *user == '\0' || strchr(user, ':') || password == NULL)
+                return burrow_error_set(err, 0, "login needs a user name (without `:`) and a password: -u USER -p PASS, or --password-stdin");
+        static bool curl_ready;
+        if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+                return burrow_error_set(err, 0, "libcurl failed to start");
+        curl_ready = true;
+        snprintf(r.host, sizeof(r.host), "%s", strcmp(r.domain, "docker.io") == 0 ? "registry-1.docker.io" : r.domain);
+        r.path = "";
+        load_registry_config(&r, opts);
+        char plain[1024];
+        int pl = snprintf(plain, sizeof(plain), "%s:%s", user, password);
+        if (pl < 0 || (size_t)pl >= sizeof(plain))
+                return burrow_error_set(err, 0, "user name and password are too long");
+        EVP_EncodeBlock((unsigned char *)r.basic, (const unsigned char *)plain, pl);
+        explicit_bzero(plain, sizeof(plain));
+        struct buf body = { 0 };
+        struct resp resp;
+        int status = reg_get(&r, "", NULL, &body, &resp, err);
+        free(body.data);
+        if (status < 0)
+                return -1;
+        if (status == 401 || status == 403)
+                return burrow_error_set(err, 0, "login to %s failed: wrong user name or password", r.domain);
+        if (status != 200)
+                return burrow_error_set(err, 0, "login to %s: the registry answered HTTP %d", r.domain, status);
+        char path[PATH_MAX];
+        if (auth_file_path(path, sizeof(path), err) < 0)
+                return -1;
+        json_error_t je;
+        cleanup_json json_t *cfg = json_load_file(path, 0, &je);
+        if (cfg == NULL)
+                cfg = json_object();
+        json_t *auths = json_object_get(cfg, "auths");
+        if (!json_is_object(auths))
+                json_object_set_new(cfg, "auths", auths = json_object());
+        json_object_set_new(auths, r.domain, json_pack("{s:s}", "auth", r.basic));
+        if (write_auth_file(path, cfg, err) < 0)
+                return -1;
+        fprintf(out, "Login Succeeded! (credentials in %s)\n", path);
+        return 0;
+}
+
+int registry_logout(const char *registry, FILE *out, struct burrow_error **err)
+{
+        char domain[256], path[PATH_MAX];
+        if (registry_domain(registry, domain, sizeof(domain), err) < 0 || auth_file_path(path, sizeof(path), err) < 0)
+                return -1;
+        json_error_t je;
+        cleanup_json json_t *cfg = json_load_file(path, 0, &je);
+        json_t *auths = json_object_get(cfg, "auths");
+        if (!json_object_get(auths, domain))
+                return burrow_error_set(err, 0, "not logged in to %s (no credentials in %s)", domain, path);
+        json_object_del(auths, domain);
+        if (write_auth_file(path, cfg, err) < 0)
+                return -1;
+        fprintf(out, "Removed login credentials for %s\n", domain);
+        return 0;
 }

@@ -14,6 +14,9 @@ struct pull_options {
         const char *cert_dir;  /* CA certificates: CERT_DIR/HOST:PORT/ca.crt; NULL: CONFIG/certs.d */
         const char *config_dir; /* burrow's config directory ($XDG_CONFIG_HOME/burrow) */
         bool quiet;
+        const char *user;     /* login */
+        const char *password; /* login */
+        bool password_stdin;  /* login */
 };
 
 /* burrow pull REF: manifests (OCI or Docker schema2, indexes and manifest lists), config and
@@ -21,5 +24,12 @@ struct pull_options {
  * already in the store is not fetched again. Prints the image ID. */
 int image_pull(struct store *s, const struct store_ns *ns, const char *ref, const struct pull_options *opts, FILE *out,
                struct burrow_error **err);
+
+/* burrow login: check USER and PASSWORD against REGISTRY, then keep them (base64, as docker
+ * and podman do) in $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or
+ * ~/.config/containers/auth.json (mode 0600). */
+int registry_login(const char *registry, const char *user, const char *password, const struct pull_options *opts, FILE *out,
+                   struct burrow_error **err);
+int registry_logout(const char *registry, FILE *out, struct burrow_error **err);
 
 #endif

@@ -36,6 +36,10 @@ static const struct {
                   "Load images from a docker-archive (`docker save`), an oci-archive or an OCI image layout\n"
                   "directory. Digests are checked; an image index gives the manifest for this machine.\n"
                   "  -i, --input PATH   the archive or layout\n" },
+        { "login", "Usage: burrow login -u USER (-p PASSWORD | --password-stdin) [--tls-verify=false] [--cert-dir DIR] REGISTRY\n\n"
+                   "Check the credentials against REGISTRY (HOST[:PORT]) and keep them for pulls, in\n"
+                   "$REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or ~/.config/containers/auth.json.\n" },
+        { "logout", "Usage: burrow logout REGISTRY\n\nForget the credentials kept for REGISTRY.\n" },
         { "save", "Usage: burrow save -o FILE [--format docker-archive|oci-archive] IMAGE\n\n"
                   "Write IMAGE as a docker-archive (the default, as `docker save`) or an oci-archive.\n" },
         { "tag", "Usage: burrow tag IMAGE NAME[:TAG]\n\nGive IMAGE another name (taken from any image that had it).\n" },
@@ -103,11 +107,14 @@ static void close_ctx(struct ctx *c)
 static int parse(const char *verb, int argc, char **argv, struct image_list_options *lo, bool *force, const char **input,
                  struct pull_options *po, int *help, struct burrow_error **err)
 {
-        enum { OPT_FORMAT = 256, OPT_FILTER, OPT_PLATFORM, OPT_TLS_VERIFY, OPT_CERT_DIR };
+        enum { OPT_FORMAT = 256, OPT_FILTER, OPT_PLATFORM, OPT_TLS_VERIFY, OPT_CERT_DIR, OPT_PASSWORD_STDIN };
         static const struct option longs[] = {
                 { "quiet", no_argument, NULL, 'q' },        { "force", no_argument, NULL, 'f' },
                 { "input", required_argument, NULL, 'i' },
                 { "output", required_argument, NULL, 'o' },
+                { "username", required_argument, NULL, 'u' },
+                { "password", required_argument, NULL, 'p' },
+                { "password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN },
                 { "platform", required_argument, NULL, OPT_PLATFORM },
                 { "tls-verify", required_argument, NULL, OPT_TLS_VERIFY },
                 { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
@@ -120,19 +127,26 @@ static int parse(const char *verb, int argc, char **argv, struct image_list_opti
         optind = 0;
         opterr = 0;
         int opt, token;
-        while ((opt = cli_next_option(argc, argv, "+:qfi:o:h", longs, &token)) != -1) {
+        bool login = strcmp(verb, "login") == 0;
+        while ((opt = cli_next_option(argc, argv, "+:qfi:o:u:p:h", longs, &token)) != -1) {
                 if (opt == 'h') {
                         *help = 1;
                         return 0;
                 } else if (opt == 'q' && (list || strcmp(verb, "pull") == 0)) {
                         lo->quiet = po->quiet = true;
+                } else if (opt == 'u' && login) {
+                        po->user = optarg;
+                } else if (opt == 'p' && login) {
+                        po->password = optarg;
+                } else if (opt == OPT_PASSWORD_STDIN && login) {
+                        po->password_stdin = true;
                 } else if (opt == OPT_PLATFORM && strcmp(verb, "pull") == 0) {
                         po->platform = optarg;
-                } else if (opt == OPT_TLS_VERIFY && strcmp(verb, "pull") == 0) {
+                } else if (opt == OPT_TLS_VERIFY && (strcmp(verb, "pull") == 0 || login)) {
                         if (strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0)
                                 return burrow_error_set(err, 0, "--tls-verify takes true or false, not `%s`", optarg);
                         po->tls_verify = strcmp(optarg, "true") == 0;
-                } else if (opt == OPT_CERT_DIR && strcmp(verb, "pull") == 0) {
+                } else if (opt == OPT_CERT_DIR && (strcmp(verb, "pull") == 0 || login)) {
                         po->cert_dir = optarg;
                 } else if (opt == 'i' && strcmp(verb, "load") == 0) {
                         *input = optarg;
@@ -278,6 +292,25 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                 if (xdg && *xdg ? asprintf(&config_dir, "%s/burrow", xdg) : asprintf(&config_dir, "%s/.config/burrow", home ? home : "/"))
                         po.config_dir = config_dir;
                 if (image_pull(c.store, &c.ns, args[0], &po, stdout, &err) < 0)
+                        code = cli_fail(err);
+        } else if (strcmp(verb, "login") == 0) {
+                cleanup_free char *config_dir = NULL;
+                const char *xdg = getenv("XDG_CONFIG_HOME");
+                const char *home = getenv("HOME");
+                if (xdg && *xdg ? asprintf(&config_dir, "%s/burrow", xdg) : asprintf(&config_dir, "%s/.config/burrow", home ? home : "/"))
+                        po.config_dir = config_dir;
+                char line[1024] = "";
+                if (po.password_stdin) {
+                        if (fgets(line, sizeof(line), stdin) == NULL)
+                                line[0] = '\0';
+                        line[strcspn(line, "\r\n")] = '\0';
+                        po.password = line;
+                }
+                if (registry_login(args[0], po.user, po.password, &po, stdout, &err) < 0)
+                        code = cli_fail(err);
+                explicit_bzero(line, sizeof(line));
+        } else if (strcmp(verb, "logout") == 0) {
+                if (registry_logout(args[0], stdout, &err) < 0)
                         code = cli_fail(err);
         } else if (strcmp(verb, "save") == 0) {
                 if (image_save(c.store, args[0], input, !(lo.format && strcmp(lo.format, "oci-archive") == 0), &err) < 0)

@@ -4,8 +4,8 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-start_registry() { # $1: dir, $2: extra http: lines; prints the port
-    local dir=$1 tls=${2:-} port i
+start_registry() { # $1: dir, $2: extra config lines (tls: under http:, or auth:); prints the port
+    local dir=$1 tls=${2:-} port i scheme=http
     for i in $(seq 20); do
         port=$((20000 + RANDOM % 20000))
         mkdir -p "$dir/data"
@@ -14,7 +14,8 @@ start_registry() { # $1: dir, $2: extra http: lines; prints the port
         docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
         echo $! >"$dir/pid"
         for _ in $(seq 50); do
-            if curl -sk "http${tls:+s}://127.0.0.1:$port/v2/" >/dev/null 2>&1; then
+            [[ "$tls" == *"tls:"* ]] && scheme=https
+            if curl -sk -o /dev/null "$scheme://127.0.0.1:$port/v2/"; then
                 echo "$port"
                 return 0
             fi
@@ -258,4 +259,33 @@ b() { "$BURROW" --root "$STORE" "$@"; }
     run b image prune
     [ -z "$(ls -A "$STORE/tmp")" ]
     ls "$STORE"/layers/*/bin/busybox >/dev/null
+}
+
+@test "login/logout: a registry that wants a password; credentials kept in REGISTRY_AUTH_FILE" {
+    command -v htpasswd >/dev/null || skip "htpasswd missing (apache2-utils; scripts/install-deps installs it)"
+    auth="$BATS_TEST_TMPDIR/authreg"
+    mkdir -p "$auth"
+    htpasswd -Bbn alice s3cret >"$auth/htpasswd"
+    port=$(start_registry "$auth" "$(printf '%s\n' 'auth:' '  htpasswd:' '    realm: burrow-test' "    path: $auth/htpasswd")")
+    skopeo copy -q --dest-tls-verify=false --dest-creds alice:s3cret "oci:$LAYOUT:base" "docker://127.0.0.1:$port/t/private:1"
+    export REGISTRY_AUTH_FILE="$BATS_TEST_TMPDIR/auth.json"
+    run b pull "127.0.0.1:$port/t/private:1"
+    assert_status 125
+    assert_output_has "wants a user name and password: run \`burrow login 127.0.0.1:$port\`"
+    run b login -u alice -p wrong "127.0.0.1:$port"
+    assert_status 125
+    assert_output_has "wrong user name or password"
+    [ ! -e "$REGISTRY_AUTH_FILE" ]
+    run bash -c 'echo s3cret | "$BURROW" login -u alice --password-stdin "127.0.0.1:'"$port"'"'
+    assert_status 0
+    [ "$(stat -c %a "$REGISTRY_AUTH_FILE")" = 600 ]
+    [ "$(jq -r ".auths[\"127.0.0.1:$port\"].auth" "$REGISTRY_AUTH_FILE" | base64 -d)" = alice:s3cret ]
+    run b pull -q "127.0.0.1:$port/t/private:1"
+    assert_status 0
+    run b logout "127.0.0.1:$port"
+    assert_status 0
+    "$BURROW" unshare rm -rf "$STORE"
+    run b pull "127.0.0.1:$port/t/private:1"
+    kill "$(cat "$auth/pid")"
+    assert_status 125
 }
