@@ -56,6 +56,7 @@ struct resp {
         char content_type[256];
         char digest[96];
         char www_auth[1024];
+        char location[2048];
 };
 
 static size_t header_cb(char *line, size_t size, size_t n, void *ud)
@@ -69,6 +70,7 @@ static size_t header_cb(char *line, size_t size, size_t n, void *ud)
                 { "content-type:", offsetof(struct resp, content_type), sizeof(((struct resp *)0)->content_type) },
                 { "docker-content-digest:", offsetof(struct resp, digest), sizeof(((struct resp *)0)->digest) },
                 { "www-authenticate:", offsetof(struct resp, www_auth), sizeof(((struct resp *)0)->www_auth) },
+                { "location:", offsetof(struct resp, location), sizeof(((struct resp *)0)->location) },
         };
         for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
                 size_t nl = strlen(wanted[i].name);
@@ -96,6 +98,7 @@ struct reg {
         char auth[4096];   /* "Authorization: ..." once known */
         char basic[1024];  /* base64 user:pass from an auth file, or "" */
         bool auth_tried;
+        char challenge[1024]; /* the last one answered: a new scope (push) asks again */
 };
 
 static bool loopback(const char *host)
@@ -327,8 +330,9 @@ static int reg_get(struct reg *r, const char *tail, const char *accept, struct b
                 }
                 if (status == 400 && !r->http && body->data && strstr(body->data, "HTTP request to an HTTPS server"))
                         continue;
-                if (status == 401 && resp->www_auth[0] && !r->auth_tried) {
+                if (status == 401 && resp->www_auth[0] && (!r->auth_tried || strcmp(r->challenge, resp->www_auth) != 0)) {
                         r->auth_tried = true;
+                        snprintf(r->challenge, sizeof(r->challenge), "%s", resp->www_auth);
                         if (authenticate(r, resp->www_auth, err) < 0)
                                 return -1;
                         attempt--;
@@ -871,5 +875,196 @@ int registry_logout(const char *registry, FILE *out, struct burrow_error **err)
         if (write_auth_file(path, cfg, err) < 0)
                 return -1;
         fprintf(out, "Removed login credentials for %s\n", domain);
+        return 0;
+}
+
+struct upload {
+        const char *data;
+        size_t len, off;
+        int fd;
+};
+
+static size_t upload_read(char *p, size_t size, size_t n, void *ud)
+{
+        struct upload *u = ud;
+        size_t want = size * n;
+        if (u->fd >= 0) {
+                ssize_t got = read(u->fd, p, want);
+                return got < 0 ? CURL_READFUNC_ABORT : (size_t)got;
+        }
+        size_t left = u->len - u->off;
+        size_t take = left < want ? left : want;
+        memcpy(p, u->data + u->off, take);
+        u->off += take;
+        return take;
+}
+
+/* One request with a method and maybe a body (bytes, or a file), answering 401 challenges. */
+static int reg_send(struct reg *r, const char *method, const char *url, const char *content_type, const char *data, size_t len,
+                    int fd, struct resp *resp, struct burrow_error **err)
+{
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+                struct curl_slist *hdrs;
+                CURL *c = reg_easy(r, url, &hdrs, NULL);
+                if (c == NULL)
+                        return burrow_error_set(err, ENOMEM, "curl");
+                if (content_type) {
+                        char ct[300];
+                        snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
+                        hdrs = curl_slist_append(hdrs, ct);
+                        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+                }
+                struct buf body = { 0 };
+                struct upload up = { .data = data, .len = len, .fd = fd };
+                if (fd >= 0)
+                        lseek(fd, 0, SEEK_SET);
+                memset(resp, 0, sizeof(*resp));
+                curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, buf_write);
+                curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+                curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+                curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
+                if (strcmp(method, "HEAD") == 0) {
+                        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+                } else if (strcmp(method, "POST") == 0) {
+                        curl_easy_setopt(c, CURLOPT_POST, 1L);
+                        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+                        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+                } else if (strcmp(method, "PUT") == 0) {
+                        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+                        curl_easy_setopt(c, CURLOPT_READFUNCTION, upload_read);
+                        curl_easy_setopt(c, CURLOPT_READDATA, &up);
+                        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+                }
+                CURLcode rc = curl_easy_perform(c);
+                long status = 0;
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+                curl_easy_cleanup(c);
+                curl_slist_free_all(hdrs);
+                free(body.data);
+                if (rc != CURLE_OK) {
+                        if (attempt + 1 < MAX_ATTEMPTS) {
+                                usleep(200000u << attempt);
+                                continue;
+                        }
+                        return burrow_error_set(err, 0, "%s %s: %s", method, url, curl_easy_strerror(rc));
+                }
+                if (status == 401 && resp->www_auth[0] && (!r->auth_tried || strcmp(r->challenge, resp->www_auth) != 0)) {
+                        r->auth_tried = true;
+                        snprintf(r->challenge, sizeof(r->challenge), "%s", resp->www_auth);
+                        if (authenticate(r, resp->www_auth, err) < 0)
+                                return -1;
+                        attempt--;
+                        continue;
+                }
+                return (int)status;
+        }
+        return burrow_error_set(err, 0, "%s %s: no answer", method, url);
+}
+
+static int push_blob(struct store *s, struct reg *r, const char *digest, struct burrow_error **err)
+{
+        char url[2048], tail[128];
+        snprintf(tail, sizeof(tail), "blobs/%s", digest);
+        reg_url(r, tail, url, sizeof(url));
+        struct resp resp;
+        int status = reg_send(r, "HEAD", url, NULL, NULL, 0, -1, &resp, err);
+        if (status < 0)
+                return -1;
+        if (status == 200)
+                return 0; /* the registry has it */
+        reg_url(r, "blobs/uploads/", url, sizeof(url));
+        status = reg_send(r, "POST", url, NULL, NULL, 0, -1, &resp, err);
+        if (status < 0)
+                return -1;
+        if (status == 401 || status == 403)
+                return burrow_error_set(err, 0, "%s/%s: not allowed to push (HTTP %d); log in with `burrow login %s`", r->domain, r->path,
+                                        status, r->domain);
+        if (status != 202 || resp.location[0] == '\0')
+                return burrow_error_set(err, 0, "%s/%s: starting the upload of %s: HTTP %d", r->domain, r->path, digest, status);
+        char put[4096];
+        if (resp.location[0] == '/')
+                snprintf(put, sizeof(put), "%s://%s%s%sdigest=%s", r->http ? "http" : "https", r->host, resp.location,
+                         strchr(resp.location, '?') ? "&" : "?", digest);
+        else
+                snprintf(put, sizeof(put), "%s%sdigest=%s", resp.location, strchr(resp.location, '?') ? "&" : "?", digest);
+        char path[128];
+        snprintf(path, sizeof(path), "blobs/sha256/%s", digest_hex(digest));
+        cleanup_close int fd = openat(s->fd, path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return burrow_error_set(err, errno, "blob %s is missing from `%s`", digest, s->root);
+        status = reg_send(r, "PUT", put, "application/octet-stream", NULL, (size_t)st.st_size, fd, &resp, err);
+        if (status < 0)
+                return -1;
+        if (status != 201)
+                return burrow_error_set(err, 0, "%s/%s: uploading %s: HTTP %d", r->domain, r->path, digest, status);
+        return 0;
+}
+
+int image_push(struct store *s, const char *src, const char *dest, const struct pull_options *opts, FILE *out,
+               struct burrow_error **err)
+{
+        char id[DIGEST_STR_LEN + 1];
+        if (store_resolve(s, src, id, err) < 0)
+                return -1;
+        struct image_ref ref;
+        if (image_ref_parse(dest ? dest : src, "docker.io", &ref, err) < 0)
+                return -1;
+        if (ref.digest[0])
+                return burrow_error_set(err, 0, "push to a tag, not a digest (`%s`)", dest ? dest : src);
+        cleanup_json json_t *rec = store_image_read(s, id, err);
+        if (rec == NULL)
+                return -1;
+        const char *mdigest = json_string_value(json_object_get(rec, "manifest"));
+        cleanup_free char *manifest = NULL;
+        size_t mlen;
+        if (store_blob_read(s, mdigest, &manifest, &mlen, err) < 0)
+                return -1;
+        json_error_t je;
+        cleanup_json json_t *m = json_loadb(manifest, mlen, 0, &je);
+        if (m == NULL)
+                return burrow_error_set(err, 0, "the stored manifest of %s is not valid JSON", src);
+        static bool curl_ready;
+        if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+                return burrow_error_set(err, 0, "libcurl failed to start");
+        curl_ready = true;
+        struct reg r = { 0 };
+        snprintf(r.domain, sizeof(r.domain), "%s", ref.domain);
+        snprintf(r.host, sizeof(r.host), "%s", strcmp(ref.domain, "docker.io") == 0 ? "registry-1.docker.io" : ref.domain);
+        r.path = ref.path;
+        load_registry_config(&r, opts);
+        find_credentials(&r);
+        /* Decide between HTTPS and HTTP (insecure registries) with a harmless request first. */
+        struct buf probe = { 0 };
+        struct resp resp;
+        char tail[256];
+        snprintf(tail, sizeof(tail), "tags/list");
+        if (reg_get(&r, tail, NULL, &probe, &resp, err) < 0) {
+                free(probe.data);
+                return -1;
+        }
+        free(probe.data);
+        size_t i;
+        json_t *l;
+        int ret = 0;
+        json_array_foreach(json_object_get(m, "layers"), i, l) if (ret == 0) ret =
+                push_blob(s, &r, json_string_value(json_object_get(l, "digest")), err);
+        if (ret == 0)
+                ret = push_blob(s, &r, json_string_value(json_object_get(json_object_get(m, "config"), "digest")), err);
+        if (ret < 0)
+                return burrow_error_wrap(err, "pushing %s", src);
+        char url[2048];
+        snprintf(tail, sizeof(tail), "manifests/%s", ref.tag);
+        reg_url(&r, tail, url, sizeof(url));
+        const char *mt = json_string_value(json_object_get(m, "mediaType"));
+        int status = reg_send(&r, "PUT", url, mt ? mt : "application/vnd.oci.image.manifest.v1+json", manifest, mlen, -1, &resp, err);
+        if (status < 0)
+                return -1;
+        if (status != 201)
+                return burrow_error_set(err, 0, "%s/%s:%s: storing the manifest: HTTP %d", r.domain, r.path, ref.tag, status);
+        char name[1024];
+        fprintf(out, "%s\n", mdigest);
+        if (!opts->quiet)
+                fprintf(stderr, "pushed %s as %s\n", src, image_ref_format(&ref, name, sizeof(name)));
         return 0;
 }

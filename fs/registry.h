@@ -25,6 +25,11 @@ struct pull_options {
 int image_pull(struct store *s, const struct store_ns *ns, const char *ref, const struct pull_options *opts, FILE *out,
                struct burrow_error **err);
 
+/* burrow push IMAGE [DEST]: the stored manifest, config and layer blobs as they are (so the
+ * manifest digest stays the same); blobs the registry has are not sent. Prints the digest. */
+int image_push(struct store *s, const char *src, const char *dest, const struct pull_options *opts, FILE *out,
+               struct burrow_error **err);
+
 /* burrow login: check USER and PASSWORD against REGISTRY, then keep them (base64, as docker
  * and podman do) in $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or
  * ~/.config/containers/auth.json (mode 0600). */

@@ -26,6 +26,7 @@ static const char overview[] =
         "  load      load images from a docker-archive, oci-archive or OCI layout\n"
         "  pull      pull an image from a registry\n"
         "  save      write an image as a docker-archive or oci-archive\n"
+        "  push      upload an image to a registry\n"
         "  login     keep credentials for a registry (logout forgets them)\n"
         "  images    list images (also: image ls)\n"
         "  tag       give an image another name\n"

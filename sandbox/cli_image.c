@@ -36,6 +36,8 @@ static const struct {
                   "Load images from a docker-archive (`docker save`), an oci-archive or an OCI image layout\n"
                   "directory. Digests are checked; an image index gives the manifest for this machine.\n"
                   "  -i, --input PATH   the archive or layout\n" },
+        { "push", "Usage: burrow push [--tls-verify=false] [--cert-dir DIR] [-q] IMAGE [DESTINATION]\n\n"
+                  "Upload IMAGE to a registry, as IMAGE's name or as DESTINATION (HOST[:PORT]/PATH:TAG).\n" },
         { "login", "Usage: burrow login -u USER (-p PASSWORD | --password-stdin) [--tls-verify=false] [--cert-dir DIR] REGISTRY\n\n"
                    "Check the credentials against REGISTRY (HOST[:PORT]) and keep them for pulls, in\n"
                    "$REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or ~/.config/containers/auth.json.\n" },
@@ -132,7 +134,7 @@ static int parse(const char *verb, int argc, char **argv, struct image_list_opti
                 if (opt == 'h') {
                         *help = 1;
                         return 0;
-                } else if (opt == 'q' && (list || strcmp(verb, "pull") == 0)) {
+                } else if (opt == 'q' && (list || strcmp(verb, "pull") == 0 || strcmp(verb, "push") == 0)) {
                         lo->quiet = po->quiet = true;
                 } else if (opt == 'u' && login) {
                         po->user = optarg;
@@ -142,11 +144,11 @@ static int parse(const char *verb, int argc, char **argv, struct image_list_opti
                         po->password_stdin = true;
                 } else if (opt == OPT_PLATFORM && strcmp(verb, "pull") == 0) {
                         po->platform = optarg;
-                } else if (opt == OPT_TLS_VERIFY && (strcmp(verb, "pull") == 0 || login)) {
+                } else if (opt == OPT_TLS_VERIFY && (strcmp(verb, "pull") == 0 || strcmp(verb, "push") == 0 || login)) {
                         if (strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0)
                                 return burrow_error_set(err, 0, "--tls-verify takes true or false, not `%s`", optarg);
                         po->tls_verify = strcmp(optarg, "true") == 0;
-                } else if (opt == OPT_CERT_DIR && (strcmp(verb, "pull") == 0 || login)) {
+                } else if (opt == OPT_CERT_DIR && (strcmp(verb, "pull") == 0 || strcmp(verb, "push") == 0 || login)) {
                         po->cert_dir = optarg;
                 } else if (opt == 'i' && strcmp(verb, "load") == 0) {
                         *input = optarg;
@@ -228,7 +230,8 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                 static const char *const sub[][2] = { { "ls", "images" }, { "list", "images" }, { "rm", "rmi" },
                                                       { "inspect", "inspect" }, { "history", "history" },
                                                       { "tag", "tag" }, { "import", "import" }, { "prune", "prune" },
-                                                      { "load", "load" }, { "pull", "pull" }, { "save", "save" } };
+                                                      { "load", "load" }, { "pull", "pull" }, { "save", "save" },
+                                                      { "push", "push" } };
                 if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
                         cli_image_help("image", argc < 2 ? stderr : stdout);
                         return argc < 2 ? BURROW_EXIT_FAILURE : 0;
@@ -269,6 +272,8 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
         else if (strcmp(verb, "load") == 0)
                 r = input ? need_args(verb, nargs, 0, 0, &err)
                           : burrow_error_set(&err, 0, "`burrow load` needs -i FILE|DIR (reading standard input is not supported)");
+        else if (strcmp(verb, "push") == 0)
+                r = need_args(verb, nargs, 1, 2, &err);
         else if (strcmp(verb, "save") == 0)
                 r = input ? need_args(verb, nargs, 1, 1, &err) : burrow_error_set(&err, 0, "`burrow save` needs -o FILE");
         else if (strcmp(verb, "images") == 0 || strcmp(verb, "prune") == 0)
@@ -292,6 +297,14 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                 if (xdg && *xdg ? asprintf(&config_dir, "%s/burrow", xdg) : asprintf(&config_dir, "%s/.config/burrow", home ? home : "/"))
                         po.config_dir = config_dir;
                 if (image_pull(c.store, &c.ns, args[0], &po, stdout, &err) < 0)
+                        code = cli_fail(err);
+        } else if (strcmp(verb, "push") == 0) {
+                cleanup_free char *config_dir = NULL;
+                const char *xdg = getenv("XDG_CONFIG_HOME");
+                const char *home = getenv("HOME");
+                if (xdg && *xdg ? asprintf(&config_dir, "%s/burrow", xdg) : asprintf(&config_dir, "%s/.config/burrow", home ? home : "/"))
+                        po.config_dir = config_dir;
+                if (image_push(c.store, args[0], nargs > 1 ? args[1] : NULL, &po, stdout, &err) < 0)
                         code = cli_fail(err);
         } else if (strcmp(verb, "login") == 0) {
                 cleanup_free char *config_dir = NULL;

@@ -289,3 +289,21 @@ b() { "$BURROW" --root "$STORE" "$@"; }
     kill "$(cat "$auth/pid")"
     assert_status 125
 }
+
+@test "push: the image goes up as stored (same manifest digest) and pulls back to the same ID" {
+    run b load -i "$BATS_FILE_TMPDIR/d.tar"
+    assert_status 0
+    run b push -q docker.io/t/busybox:1 "127.0.0.1:$PORT/pushed/busybox:9"
+    assert_status 0
+    pushed=$output
+    [ "$(skopeo inspect --tls-verify=false "docker://127.0.0.1:$PORT/pushed/busybox:9" | jq -r .Digest)" = "$pushed" ]
+    id=$(b images -q --filter 'reference=docker.io/*')
+    other="$BATS_TEST_TMPDIR/other"
+    run "$BURROW" --root "$other" pull -q "127.0.0.1:$PORT/pushed/busybox:9"
+    assert_status 0
+    [ "${output#sha256:}" = "$(echo "$id" | cut -c1-12)$(echo "${output#sha256:}" | cut -c13-)" ]
+    "$BURROW" unshare rm -rf "$other"
+    run b push nothere "127.0.0.1:$PORT/x:1"
+    assert_status 125
+    assert_output_has "image \`nothere\` is not in the store"
+}
