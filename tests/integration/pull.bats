@@ -11,8 +11,10 @@ start_registry() { # $1: dir, $2: extra config lines (tls: under http:, or auth:
         mkdir -p "$dir/data"
         printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%s\n%s' \
             "$dir" "$port" "$tls" >"$dir/config.yml"
-        docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+        # 3>&-: bats reads its TAP output from fd 3 until every holder closes it
+        docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 3>&- &
         echo $! >"$dir/pid"
+        echo $! >>"${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}/registry-pids"
         for _ in $(seq 50); do
             [[ "$tls" == *"tls:"* ]] && scheme=https
             if curl -sk -o /dev/null "$scheme://127.0.0.1:$port/v2/"; then
@@ -59,8 +61,7 @@ setup_file() {
     export LAYOUT=$L
 }
 teardown_file() {
-    [ -f "${REG:-/nonexistent}/pid" ] && kill "$(cat "$REG/pid")" 2>/dev/null || true
-    [ -f "$BATS_FILE_TMPDIR/tls/pid" ] && kill "$(cat "$BATS_FILE_TMPDIR/tls/pid")" 2>/dev/null || true
+    [ -f "$BATS_FILE_TMPDIR/registry-pids" ] && xargs kill <"$BATS_FILE_TMPDIR/registry-pids" 2>/dev/null || true
 }
 setup() {
     common_setup
@@ -68,6 +69,9 @@ setup() {
     export STORE="$BATS_TEST_TMPDIR/store"
 }
 teardown() {
+    # registries and proxies a failed test left running
+    [ -f "$BATS_TEST_TMPDIR/registry-pids" ] && xargs kill <"$BATS_TEST_TMPDIR/registry-pids" 2>/dev/null || true
+    [ -f "$BATS_TEST_TMPDIR/proxy-pids" ] && xargs kill <"$BATS_TEST_TMPDIR/proxy-pids" 2>/dev/null || true
     [ -d "${STORE:-/nonexistent}" ] && "$BURROW" unshare rm -rf "$STORE" 2>/dev/null || true
     common_teardown
 }
@@ -215,8 +219,9 @@ b() { "$BURROW" --root "$STORE" "$@"; }
 
 @test "a registry that drops the connection mid-layer: the pull resumes; one that always does: a clear error" {
     [ -x "${DROPPROXY:-}" ] || skip "the dropproxy test helper was not built (make check builds it)"
-    "$DROPPROXY" "$PORT" 100000 1 >"$BATS_TEST_TMPDIR/p1" &
+    "$DROPPROXY" "$PORT" 100000 1 >"$BATS_TEST_TMPDIR/p1" 3>&- &
     p1=$!
+    echo $p1 >>"$BATS_TEST_TMPDIR/proxy-pids"
     for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/p1" ] && break; sleep 0.1; done
     once=$(cat "$BATS_TEST_TMPDIR/p1")
     run b --log-level=info pull "127.0.0.1:$once/t/busybox:1"
@@ -226,8 +231,9 @@ b() { "$BURROW" --root "$STORE" "$@"; }
     l="$STORE/layers/$(ls "$STORE/layers")"
     cmp "$l/bin/busybox" "$SOURCE_ROOTFS/bin/busybox"
     "$BURROW" unshare rm -rf "$STORE"
-    "$DROPPROXY" "$PORT" 100000 -1 >"$BATS_TEST_TMPDIR/p2" &
+    "$DROPPROXY" "$PORT" 100000 -1 >"$BATS_TEST_TMPDIR/p2" 3>&- &
     p2=$!
+    echo $p2 >>"$BATS_TEST_TMPDIR/proxy-pids"
     for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/p2" ] && break; sleep 0.1; done
     always=$(cat "$BATS_TEST_TMPDIR/p2")
     run b pull "127.0.0.1:$always/t/busybox:1"
