@@ -28,9 +28,8 @@ int init_exit_code(int status)
 
 int init_run(pid_t workload)
 {
-        /* Non-dumpable: the workload cannot open /proc/1/exe (the host's burrow binary) nor
-         * ptrace PID 1. */
-        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        /* The caller made us non-dumpable before forking the workload: it cannot open
+         * /proc/1/exe (the host's burrow binary) nor ptrace PID 1. */
         prctl(PR_SET_NAME, "burrow-init", 0, 0, 0);
 
         sigset_t waited;

@@ -143,6 +143,10 @@ static _Noreturn void child_main(void *arg, int sock)
                 child_exec_workload(a, tty_slave, &err);
                 child_fail(a->sock, err);
         }
+        /* Non-dumpable before the workload exists, or it could open /proc/1/exe (the host's
+         * burrow) in the moment before init_run gets to it. exec makes the workload dumpable
+         * again. */
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         pid_t workload = fork();
         if (workload < 0) {
                 burrow_error_set(&err, errno, "fork of the workload");
