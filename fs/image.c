@@ -105,7 +105,14 @@ int image_unpack_blob(struct store *s, const struct store_ns *ns, int src, const
         if (store_op_begin(s, "layer", &op, err) < 0)
                 return -1;
         struct image_unpack_job job = { .s = s, .op = &op, .src = src, .want_blob = want_blob, .want_diff_id = want_diff_id };
-        int r = store_ns_run(ns, image_unpack_worker, &job, st, sizeof(*st), err);
+        struct store_ns_plan *plan = store_ns_plan_new(ns, err);
+        struct store_ns_worker w;
+        int r = plan ? store_ns_plan_record(plan, s, err) : -1;
+        if (r == 0)
+                r = store_ns_start(plan, image_unpack_worker, &job, sizeof(*st), NULL, 0, &w, err);
+        if (r == 0)
+                r = store_ns_finish(&w, st, err);
+        store_ns_plan_free(plan);
         if (r == 0 && !store_blob_exists(s, st->blob_digest))
                 r = store_blob_commit(s, &op, "blob", st->blob_digest, err);
         store_op_end(s, &op);

@@ -16,6 +16,7 @@
 #include "userns/holder.h"
 #include "userns/idmap.h"
 #include "util/fsutil.h"
+#include <jansson.h>
 
 /* The result bytes follow the reply: keep them aligned for any struct. */
 struct ns_reply {
@@ -60,6 +61,32 @@ void store_ns_plan_free(struct store_ns_plan *p)
         if (p->nsfd >= 0)
                 close(p->nsfd);
         free(p);
+}
+
+int store_ns_plan_record(struct store_ns_plan *p, struct store *s, struct burrow_error **err)
+{
+        cleanup_free char *text = NULL;
+        if (read_file_at(s->fd, "store.json", &text, NULL, err) < 0)
+                return -1;
+        json_error_t je;
+        json_t *meta = json_loads(text, 0, &je);
+        if (meta == NULL)
+                return burrow_error_set(err, 0, "`%s/store.json` is not valid JSON", s->root);
+        int r = 0;
+        if (json_object_get(meta, "uid_map") == NULL) {
+                char u[IDMAP_MAX_RANGES * 36], g[IDMAP_MAX_RANGES * 36];
+                idmap_format(&p->plan.uids, u, sizeof(u));
+                idmap_format(&p->plan.gids, g, sizeof(g));
+                json_object_set_new(meta, "uid_map", json_string(u));
+                json_object_set_new(meta, "gid_map", json_string(g));
+                json_object_set_new(meta, "mapping", json_string(idmap_kind_name(p->plan.kind)));
+                int lock = store_lock(s, err);
+                r = lock < 0 ? -1 : store_write_json_at(s->fd, "store.json", meta, err);
+                if (lock >= 0)
+                        close(lock);
+        }
+        json_decref(meta);
+        return r;
 }
 
 int store_ns_start(struct store_ns_plan *p, store_ns_fn fn, void *arg, size_t result_size, const int *close_fds,

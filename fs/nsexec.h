@@ -24,6 +24,9 @@ int store_ns_run(const struct store_ns *ns, store_ns_fn fn, void *arg, void *res
 struct store_ns_plan; /* how to enter the namespace; computed once */
 struct store_ns_plan *store_ns_plan_new(const struct store_ns *ns, struct burrow_error **err);
 void store_ns_plan_free(struct store_ns_plan *p);
+/* Record in ROOT/store.json the ID map (host view) the store's files are owned under, the first
+ * time the store is filled. */
+int store_ns_plan_record(struct store_ns_plan *p, struct store *s, struct burrow_error **err);
 struct store_ns_worker {
         pid_t pid;
         int result_fd;

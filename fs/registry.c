@@ -504,6 +504,10 @@ static int fetch_layers(struct store *s, const struct store_ns *ns, struct reg *
         struct store_ns_plan *plan = store_ns_plan_new(ns, err);
         if (plan == NULL)
                 return -1;
+        if (store_ns_plan_record(plan, s, err) < 0) {
+                store_ns_plan_free(plan);
+                return -1;
+        }
         int ret = 0;
         int *writers = calloc(n + 1, sizeof(int));
         CURLM *multi = curl_multi_init();

@@ -65,6 +65,8 @@ b() { "$BURROW" --root "$STORE" "$@"; }
         [ "$(stat -c %u "$layer/f1000")" = "$(id -u)" ]   # single-ID map: ownership collapses to the caller
     fi
     [ "$(stat -c %u "$layer/bin/busybox")" = "$(outside_id "$map" 0)" ]
+    # the store records the map its files are owned under
+    [ "$(jq -r .uid_map "$STORE/store.json" | head -1)" = "0 $(outside_id "$map" 0) $(echo "$map" | awk 'NR==1 {print $3}')" ]
     [ "$(stat -c %a "$layer/suid")" = 4755 ]
     [ "$(cat "$layer/f1000")" = owned ]
     cmp "$layer/bin/busybox" "$ROOTFS/bin/busybox"
