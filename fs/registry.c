@@ -347,6 +347,22 @@ static int reg_get(struct reg *r, const char *tail, const char *accept, struct b
         return burrow_error_set(err, 0, "%s: no answer after %d attempts", r->domain, MAX_ATTEMPTS);
 }
 
+/* Start talking to DOMAIN about repository PATH ("" for the API root). */
+static int reg_open(struct reg *r, const char *domain, const char *path, const struct pull_options *opts, struct burrow_error **err)
+{
+        static bool curl_ready;
+        if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+                return burrow_error_set(err, 0, "libcurl failed to start");
+        curl_ready = true;
+        memset(r, 0, sizeof(*r));
+        snprintf(r->domain, sizeof(r->domain), "%s", domain);
+        snprintf(r->host, sizeof(r->host), "%s", strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain);
+        r->path = path;
+        load_registry_config(r, opts);
+        find_credentials(r);
+        return 0;
+}
+
 static const char *media_type(json_t *m, const struct resp *resp)
 {
         const char *t = json_string_value(json_object_get(m, "mediaType"));
@@ -626,16 +642,9 @@ int image_pull(struct store *s, const struct store_ns *ns, const char *text, con
         struct image_ref ref;
         if (image_ref_parse(text, "docker.io", &ref, err) < 0)
                 return -1;
-        static bool curl_ready;
-        if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-                return burrow_error_set(err, 0, "libcurl failed to start");
-        curl_ready = true;
-        struct reg r = { 0 };
-        snprintf(r.domain, sizeof(r.domain), "%s", ref.domain);
-        snprintf(r.host, sizeof(r.host), "%s", strcmp(ref.domain, "docker.io") == 0 ? "registry-1.docker.io" : ref.domain);
-        r.path = ref.path;
-        load_registry_config(&r, opts);
-        find_credentials(&r);
+        struct reg r;
+        if (reg_open(&r, ref.domain, ref.path, opts, err) < 0)
+                return -1;
 
         struct buf body = { 0 };
         struct resp resp;
@@ -820,18 +829,15 @@ static int registry_domain(const char *text, char *domain, size_t size, struct b
 int registry_login(const char *registry, const char *user, const char *password, const struct pull_options *opts, FILE *out,
                    struct burrow_error **err)
 {
-        struct reg r = { 0 };
-        if (registry_domain(registry, r.domain, sizeof(r.domain), err) < 0)
+        char domain[256];
+        if (registry_domain(registry, domain, sizeof(domain), err) < 0)
                 return -1;
         if (user == NULL || *user == '\0' || strchr(user, ':') || password == NULL)
                 return burrow_error_set(err, 0, "login needs a user name (without `:`) and a password: -u USER -p PASS, or --password-stdin");
-        static bool curl_ready;
-        if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-                return burrow_error_set(err, 0, "libcurl failed to start");
-        curl_ready = true;
-        snprintf(r.host, sizeof(r.host), "%s", strcmp(r.domain, "docker.io") == 0 ? "registry-1.docker.io" : r.domain);
-        r.path = "";
-        load_registry_config(&r, opts);
+        struct reg r;
+        if (reg_open(&r, domain, "", opts, err) < 0)
+                return -1;
+        r.basic[0] = '\0'; /* the credentials being checked, not stored ones */
         char plain[1024];
         int pl = snprintf(plain, sizeof(plain), "%s:%s", user, password);
         if (pl < 0 || (size_t)pl >= sizeof(plain))
@@ -1028,16 +1034,9 @@ int image_push(struct store *s, const char *src, const char *dest, const struct 
         cleanup_json json_t *m = json_loadb(manifest, mlen, 0, &je);
         if (m == NULL)
                 return burrow_error_set(err, 0, "the stored manifest of %s is not valid JSON", src);
-        static bool curl_ready;
-        if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-                return burrow_error_set(err, 0, "libcurl failed to start");
-        curl_ready = true;
-        struct reg r = { 0 };
-        snprintf(r.domain, sizeof(r.domain), "%s", ref.domain);
-        snprintf(r.host, sizeof(r.host), "%s", strcmp(ref.domain, "docker.io") == 0 ? "registry-1.docker.io" : ref.domain);
-        r.path = ref.path;
-        load_registry_config(&r, opts);
-        find_credentials(&r);
+        struct reg r;
+        if (reg_open(&r, ref.domain, ref.path, opts, err) < 0)
+                return -1;
         /* Decide between HTTPS and HTTP (insecure registries) with a harmless request first. */
         struct buf probe = { 0 };
         struct resp resp;

@@ -33,6 +33,20 @@ char *store_default_root(void)
         return out;
 }
 
+char *config_dir_default(void)
+{
+        char *out = NULL;
+        const char *xdg = getenv("XDG_CONFIG_HOME");
+        const char *home = getenv("HOME");
+        if (xdg && xdg[0] == '/') {
+                if (asprintf(&out, "%s/burrow", xdg) < 0)
+                        return NULL;
+        } else if (asprintf(&out, "%s/.config/burrow", home && *home ? home : "/tmp") < 0) {
+                return NULL;
+        }
+        return out;
+}
+
 /* Network filesystems cannot hold sub-ID owned files or overlay upper dirs reliably. */
 static void warn_network_fs(const char *root, int fd)
 {

@@ -27,6 +27,8 @@ struct store {
 
 /* $XDG_DATA_HOME/burrow, else ~/.local/share/burrow (a new string). */
 char *store_default_root(void);
+/* burrow's configuration: $XDG_CONFIG_HOME/burrow, else ~/.config/burrow (a new string). */
+char *config_dir_default(void);
 int store_open(const char *root, struct store **out, struct burrow_error **err);
 void store_free(struct store *s);
 static inline void cleanup_storep(struct store **s)

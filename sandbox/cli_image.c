@@ -284,6 +284,8 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                 r = need_args(verb, nargs, 1, 1, &err);
         if (r < 0 || open_ctx(global, &c, &err) < 0)
                 return cli_fail(err);
+        cleanup_free char *config_dir = config_dir_default();
+        po.config_dir = config_dir;
         if (strcmp(verb, "import") == 0) {
                 char id[DIGEST_STR_LEN + 1];
                 if (image_import(c.store, &c.ns, args[0], args[1], id, &err) < 0)
@@ -291,27 +293,12 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                 else
                         printf("%s\n", id);
         } else if (strcmp(verb, "pull") == 0) {
-                cleanup_free char *config_dir = NULL;
-                const char *xdg = getenv("XDG_CONFIG_HOME");
-                const char *home = getenv("HOME");
-                if (xdg && *xdg ? asprintf(&config_dir, "%s/burrow", xdg) : asprintf(&config_dir, "%s/.config/burrow", home ? home : "/"))
-                        po.config_dir = config_dir;
                 if (image_pull(c.store, &c.ns, args[0], &po, stdout, &err) < 0)
                         code = cli_fail(err);
         } else if (strcmp(verb, "push") == 0) {
-                cleanup_free char *config_dir = NULL;
-                const char *xdg = getenv("XDG_CONFIG_HOME");
-                const char *home = getenv("HOME");
-                if (xdg && *xdg ? asprintf(&config_dir, "%s/burrow", xdg) : asprintf(&config_dir, "%s/.config/burrow", home ? home : "/"))
-                        po.config_dir = config_dir;
                 if (image_push(c.store, args[0], nargs > 1 ? args[1] : NULL, &po, stdout, &err) < 0)
                         code = cli_fail(err);
         } else if (strcmp(verb, "login") == 0) {
-                cleanup_free char *config_dir = NULL;
-                const char *xdg = getenv("XDG_CONFIG_HOME");
-                const char *home = getenv("HOME");
-                if (xdg && *xdg ? asprintf(&config_dir, "%s/burrow", xdg) : asprintf(&config_dir, "%s/.config/burrow", home ? home : "/"))
-                        po.config_dir = config_dir;
                 char line[1024] = "";
                 if (po.password_stdin) {
                         if (fgets(line, sizeof(line), stdin) == NULL)
