@@ -203,7 +203,8 @@ static int open_beneath(int rootfd, const char *path, bool create, int *fd_out)
 
 static int remove_tree_at(int at, const char *name);
 
-/* Make room for NAME in PARENT: an existing directory stays when the new entry is one too. */
+/* Make room for NAME in PARENT: an existing directory stays when the new entry is one too.
+ * Returns 0 (nothing there), 1 (a directory kept), 2 (something removed), or -errno. */
 static int clear_slot(int parent, const char *name, bool keep_dir)
 {
         struct stat st;
@@ -212,9 +213,10 @@ static int clear_slot(int parent, const char *name, bool keep_dir)
         if (S_ISDIR(st.st_mode)) {
                 if (keep_dir)
                         return 1;
-                return remove_tree_at(parent, name);
+                int r = remove_tree_at(parent, name);
+                return r < 0 ? r : 2;
         }
-        return unlinkat(parent, name, 0) < 0 ? -errno : 0;
+        return unlinkat(parent, name, 0) < 0 ? -errno : 2;
 }
 
 static int remove_tree_at(int at, const char *name)
@@ -247,7 +249,22 @@ struct unpacker {
         struct archive *tar;
         int root;
         struct layer_stats *stats;
+        uid_t uid; /* who we are: entries owned by us need no chown */
+        gid_t gid;
+        /* The last parent directory opened. Tar streams list a directory's files together, so
+         * most entries reuse it; any entry that is not a plain new file forgets it, so a
+         * symlink or a replaced directory is always resolved afresh. */
+        char cached_path[PATH_MAX];
+        int cached_fd;
 };
+
+static void forget_parent(struct unpacker *u)
+{
+        if (u->cached_fd >= 0)
+                close(u->cached_fd);
+        u->cached_fd = -1;
+        u->cached_path[0] = '\0';
+}
 
 /* Owner, mode, xattrs, times of a new entry. Ownership that the namespace cannot express
  * collapses to the unpacking user (single-ID maps), counted, not fatal. */
@@ -256,15 +273,19 @@ static int apply_metadata(struct unpacker *u, int fd, int parent, const char *na
 {
         uid_t uid = (uid_t)archive_entry_uid(e);
         gid_t gid = (gid_t)archive_entry_gid(e);
-        int r = is_link ? fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) : fchown(fd, uid, gid);
+        bool ours = uid == u->uid && gid == u->gid; /* created so already */
+        int r = ours ? 0 : is_link ? fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) : fchown(fd, uid, gid);
         if (r < 0) {
                 if (errno != EINVAL && errno != EPERM)
                         return burrow_error_set(err, errno, "entry `%s`: chown %u:%u", shown, (unsigned)uid, (unsigned)gid);
                 u->stats->unmapped_owners++;
         }
         if (!is_link) {
-                /* after chown, which clears setuid/setgid */
-                if (fchmod(fd, archive_entry_perm(e) & 07777) < 0)
+                /* Regular files are created with their permission bits (umask 0); setuid and
+                 * setgid come after chown, which clears them; directories start private. */
+                mode_t perm = archive_entry_perm(e) & 07777;
+                bool created_right = archive_entry_filetype(e) == AE_IFREG && (perm & 07000) == 0;
+                if (!created_right && fchmod(fd, perm) < 0)
                         return burrow_error_set(err, errno, "entry `%s`: chmod", shown);
                 const char *xname;
                 const void *xvalue;
@@ -288,7 +309,7 @@ static int apply_metadata(struct unpacker *u, int fd, int parent, const char *na
         return 0;
 }
 
-static int write_file_data(struct unpacker *u, int fd, const char *shown, struct burrow_error **err)
+static int write_file_data(struct unpacker *u, int fd, const char *shown, la_int64_t *data_end, struct burrow_error **err)
 {
         const void *buf;
         size_t size;
@@ -312,6 +333,7 @@ static int write_file_data(struct unpacker *u, int fd, const char *shown, struct
         }
         if (r != ARCHIVE_EOF)
                 return burrow_error_set(err, 0, "entry `%s`: corrupt or truncated data: %s", shown, archive_error_string(u->tar));
+        *data_end = end;
         return 0;
 }
 
@@ -332,8 +354,22 @@ static int unpack_entry(struct unpacker *u, struct archive_entry *e, struct burr
         char parent_path[PATH_MAX];
         snprintf(parent_path, sizeof(parent_path), "%.*s", slash ? (int)(slash - path) : 0, path);
 
-        cleanup_close int parent = -1;
-        int r = open_beneath(u->root, parent_path, true, &parent);
+        mode_t type = archive_entry_filetype(e);
+        bool plain_file = type == AE_IFREG && archive_entry_hardlink(e) == NULL && strncmp(base, ".wh.", 4) != 0;
+        int parent = -1;
+        int r = 0;
+        if (plain_file && u->cached_fd >= 0 && strcmp(u->cached_path, parent_path) == 0) {
+                parent = u->cached_fd;
+        } else {
+                forget_parent(u);
+                r = open_beneath(u->root, parent_path, true, &parent);
+                if (r == 0 && plain_file) {
+                        u->cached_fd = parent;
+                        snprintf(u->cached_path, sizeof(u->cached_path), "%s", parent_path);
+                }
+        }
+        /* closed at return unless the cache keeps it */
+        cleanup_close int parent_owned = (r == 0 && parent != u->cached_fd) ? parent : -1;
         if (r < 0) {
                 if (r == -EXDEV || r == -ELOOP)
                         return burrow_error_set(err, 0, "entry `%s` would be written through a symlink that leaves the layer: refusing it", raw_name);
@@ -364,7 +400,6 @@ static int unpack_entry(struct unpacker *u, struct archive_entry *e, struct burr
         }
 
         const char *hardlink = archive_entry_hardlink(e);
-        mode_t type = archive_entry_filetype(e);
         if (hardlink) {
                 char target[PATH_MAX];
                 if (clean_entry_name(hardlink, target, sizeof(target)) != 0 || target[0] == '\0')
@@ -401,12 +436,22 @@ static int unpack_entry(struct unpacker *u, struct archive_entry *e, struct burr
                 r = clear_slot(parent, base, false);
                 if (r < 0)
                         return burrow_error_set(err, -r, "entry `%s`: replacing the old entry", raw_name);
-                cleanup_close int fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (r == 2 && parent == u->cached_fd) {
+                        /* something was replaced: resolve afresh next time (this entry still
+                         * uses the fd, closed when it is done) */
+                        u->cached_fd = -1;
+                        u->cached_path[0] = '\0';
+                        parent_owned = parent;
+                }
+                cleanup_close int fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                              archive_entry_perm(e) & 0777);
                 if (fd < 0)
                         return burrow_error_set(err, errno, "entry `%s`: create", raw_name);
-                if (write_file_data(u, fd, raw_name, err) < 0)
+                la_int64_t end = 0;
+                if (write_file_data(u, fd, raw_name, &end, err) < 0)
                         return -1;
-                if (ftruncate(fd, archive_entry_size(e)) < 0)
+                /* a sparse file may end in a hole */
+                if (end != archive_entry_size(e) && ftruncate(fd, archive_entry_size(e)) < 0)
                         return burrow_error_set(err, errno, "entry `%s`: setting its size", raw_name);
                 return apply_metadata(u, fd, parent, base, e, false, raw_name, err);
         }
@@ -487,12 +532,18 @@ int layer_unpack(int fd, int destfd, int tee_fd, struct layer_stats *stats, stru
                 burrow_error_set(err, 0, "reading the layer's tar stream: %s", archive_error_string(tar));
                 goto out;
         }
-        struct unpacker u = { .tar = tar, .root = destfd, .stats = stats };
+        struct unpacker u = { .tar = tar, .root = destfd, .stats = stats, .uid = geteuid(), .gid = getegid(), .cached_fd = -1 };
+        mode_t old_umask = umask(0);
         int r;
         while ((r = archive_read_next_header(tar, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-                if (unpack_entry(&u, e, err) < 0)
+                if (unpack_entry(&u, e, err) < 0) {
+                        forget_parent(&u);
+                        umask(old_umask);
                         goto out;
+                }
         }
+        forget_parent(&u);
+        umask(old_umask);
         if (r != ARCHIVE_EOF) {
                 burrow_error_set(err, 0, "corrupt or truncated layer: %s", archive_error_string(tar));
                 goto out;
