@@ -137,8 +137,23 @@ int store_lock(struct store *s, struct burrow_error **err)
         return fd;
 }
 
+/* tmp/ itself is flock'ed while an operation directory is made and locked, and while leftovers
+ * are swept: a sweeper never sees a new directory in the moment before its owner locks it. */
+static int lock_tmp(struct store *s)
+{
+        int fd = openat(s->fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0 && TEMP_FAILURE_RETRY_INT(flock(fd, LOCK_EX)) < 0) {
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
 int store_op_begin(struct store *s, const char *kind, struct store_op *op, struct burrow_error **err)
 {
+        cleanup_close int tmp_lock = lock_tmp(s);
+        if (tmp_lock < 0)
+                return burrow_error_set(err, errno, "locking `%s/tmp`", s->root);
         for (int attempt = 0; attempt < 16; attempt++) {
                 char hex[17];
                 if (random_hex(hex, 8, err) < 0)
@@ -196,7 +211,7 @@ void store_op_end(struct store *s, struct store_op *op)
 
 void store_clean_tmp(struct store *s)
 {
-        cleanup_close int tmp = openat(s->fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cleanup_close int tmp = lock_tmp(s);
         if (tmp < 0)
                 return;
         int dfd = fcntl(tmp, F_DUPFD_CLOEXEC, 3);
