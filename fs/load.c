@@ -351,7 +351,8 @@ int image_load(struct store *s, const struct store_ns *ns, const char *path, FIL
         if (copy == NULL)
                 return burrow_error_set(err, ENOMEM, "path");
         snprintf(src.base, sizeof(src.base), "%s", basename(copy));
-        for (char *dot = strchr(src.base, '.'); dot; dot = NULL)
+        char *dot = strchr(src.base, '.');
+        if (dot)
                 *dot = '\0';
         for (char *p = src.base; *p; p++)
                 if (*p >= 'A' && *p <= 'Z')

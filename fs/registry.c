@@ -288,6 +288,17 @@ static int authenticate(struct reg *r, const char *challenge, struct burrow_erro
         return 0;
 }
 
+/* A 401 with a challenge we have not answered yet (a new scope, for push, asks again): get the
+ * credentials it wants. 1: answered, retry; 0: nothing to answer; -1: error. */
+static int answer_challenge(struct reg *r, const struct resp *resp, struct burrow_error **err)
+{
+        if (resp->www_auth[0] == '\0' || (r->auth_tried && strcmp(r->challenge, resp->www_auth) == 0))
+                return 0;
+        r->auth_tried = true;
+        snprintf(r->challenge, sizeof(r->challenge), "%s", resp->www_auth);
+        return authenticate(r, resp->www_auth, err) < 0 ? -1 : 1;
+}
+
 static int reg_get(struct reg *r, const char *tail, const char *accept, struct buf *body, struct resp *resp,
                    struct burrow_error **err)
 {
@@ -330,11 +341,10 @@ static int reg_get(struct reg *r, const char *tail, const char *accept, struct b
                 }
                 if (status == 400 && !r->http && body->data && strstr(body->data, "HTTP request to an HTTPS server"))
                         continue;
-                if (status == 401 && resp->www_auth[0] && (!r->auth_tried || strcmp(r->challenge, resp->www_auth) != 0)) {
-                        r->auth_tried = true;
-                        snprintf(r->challenge, sizeof(r->challenge), "%s", resp->www_auth);
-                        if (authenticate(r, resp->www_auth, err) < 0)
-                                return -1;
+                int answered = status == 401 ? answer_challenge(r, resp, err) : 0;
+                if (answered < 0)
+                        return -1;
+                if (answered) {
                         attempt--;
                         continue;
                 }
@@ -958,11 +968,10 @@ static int reg_send(struct reg *r, const char *method, const char *url, const ch
                         }
                         return burrow_error_set(err, 0, "%s %s: %s", method, url, curl_easy_strerror(rc));
                 }
-                if (status == 401 && resp->www_auth[0] && (!r->auth_tried || strcmp(r->challenge, resp->www_auth) != 0)) {
-                        r->auth_tried = true;
-                        snprintf(r->challenge, sizeof(r->challenge), "%s", resp->www_auth);
-                        if (authenticate(r, resp->www_auth, err) < 0)
-                                return -1;
+                int answered = status == 401 ? answer_challenge(r, resp, err) : 0;
+                if (answered < 0)
+                        return -1;
+                if (answered) {
                         attempt--;
                         continue;
                 }

@@ -207,8 +207,7 @@ static int build_one(struct idmap *m, uint32_t self, enum idmap_kind kind, const
         struct burrow_error *local = NULL;
         if (kind == IDMAP_KEEP_ID) {
                 /* inside 0..self-1 from the ranges, self -> self, then the rest above it */
-                uint64_t below = map_from_ranges(m, 0, self, &c, &local);
-                (void)below;
+                map_from_ranges(m, 0, self, &c, &local);
                 if (local == NULL && idmap_add(m, self, self, 1, &local) == 0)
                         map_from_ranges(m, self + 1, UINT32_MAX, &c, &local);
         } else {
@@ -283,13 +282,11 @@ int idmap_plan_for_caller(enum userns_mode mode, struct idmap_plan *plan, struct
         size_t nsu = 0, nsg = 0;
         const char *src_u = "", *src_g = "";
         if (mode != USERNS_SINGLE) {
-                char name[64];
                 struct passwd pw, *res = NULL;
                 char buf[2048];
                 const char *user = NULL;
                 if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
                         user = res->pw_name;
-                snprintf(name, sizeof(name), "%s", user ? user : "");
                 if (subid_ranges(SUBID_UID, user, uid, su, 64, &nsu, &src_u, err) < 0 ||
                     subid_ranges(SUBID_GID, user, uid, sg, 64, &nsg, &src_g, err) < 0)
                         return -1;
