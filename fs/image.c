@@ -16,6 +16,7 @@
 
 #include "fs/layer.h"
 #include "fs/reference.h"
+#include "userns/idmap.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
@@ -62,10 +63,10 @@ int image_unpack_worker(void *arg, void *result, struct burrow_error **err)
         if (mkdirat(job->op->fd, "layer", 0755) < 0)
                 return burrow_error_set(err, errno, "creating a layer directory in `%s/%s`", job->s->root, job->op->name);
         cleanup_close int layer = openat(job->op->fd, "layer", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        cleanup_close int blob = openat(job->op->fd, "blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (layer < 0 || blob < 0)
+        cleanup_close int blob = job->replace ? -1 : openat(job->op->fd, "blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (layer < 0 || (blob < 0 && !job->replace))
                 return burrow_error_set(err, errno, "preparing `%s/%s`", job->s->root, job->op->name);
-        if (layer_unpack(job->src, layer, blob, st, err) < 0 || fsync(blob) < 0) {
+        if (layer_unpack(job->src, layer, blob, st, err) < 0 || (blob >= 0 && fsync(blob) < 0)) {
                 if (err && *err == NULL)
                         burrow_error_set(err, errno, "syncing the blob");
                 store_remove_tree(job->op->fd, "layer");
@@ -81,6 +82,17 @@ int image_unpack_worker(void *arg, void *result, struct burrow_error **err)
         }
         char dest[128];
         snprintf(dest, sizeof(dest), "layers/%s", digest_hex(st->diff_id));
+        if (job->replace) {
+                /* One atomic swap: readers see the old tree or the new one, never a mix; the old
+                 * one leaves with the op directory. */
+                if (syncfs(layer) < 0)
+                        return burrow_error_set(err, errno, "syncing layer %s", st->diff_id);
+                if (renameat2(job->op->fd, "layer", job->s->fd, dest, RENAME_EXCHANGE) < 0)
+                        return burrow_error_set(err, errno, "replacing layer %s in `%s`", st->diff_id, job->s->root);
+                if (store_remove_tree(job->op->fd, "layer") < 0)
+                        return burrow_error_set(err, errno, "removing the old copy of layer %s", st->diff_id);
+                return 0;
+        }
         if (store_layer_exists(job->s, st->diff_id)) {
                 store_remove_tree(job->op->fd, "layer"); /* shared with an image we have */
                 return 0;
@@ -107,7 +119,7 @@ int image_unpack_blob(struct store *s, const struct store_ns *ns, int src, const
         struct image_unpack_job job = { .s = s, .op = &op, .src = src, .want_blob = want_blob, .want_diff_id = want_diff_id };
         struct store_ns_plan *plan = store_ns_plan_new(ns, err);
         struct store_ns_worker w;
-        int r = plan ? store_ns_plan_record(plan, s, err) : -1;
+        int r = plan ? store_ns_plan_check(plan, s, err) : -1;
         if (r == 0)
                 r = store_ns_start(plan, image_unpack_worker, &job, sizeof(*st), NULL, 0, &w, err);
         if (r == 0)
@@ -550,7 +562,7 @@ static int prune_locked(struct store *s, const struct store_ns *ns, unsigned *fr
         }
         struct prune_job job = { .s = s, .keep_layers = keep_layers };
         unsigned layers = 0;
-        if (store_ns_run(ns, prune_layers_in_ns, &job, &layers, sizeof(layers), err) < 0)
+        if (store_ns_run(s, ns, prune_layers_in_ns, &job, &layers, sizeof(layers), err) < 0)
                 return -1;
         *freed += layers;
         return 0;
@@ -568,7 +580,7 @@ int image_remove(struct store *s, const struct store_ns *ns, const char *ref, bo
                  struct burrow_error **err)
 {
         char id[DIGEST_STR_LEN + 1];
-        if (store_resolve(s, ref, id, err) < 0)
+        if (store_resolve(s, ref, id, err) < 0 || store_ns_check(s, ns, err) < 0)
                 return -1;
         cleanup_close int lock = store_lock(s, err);
         if (lock < 0)
@@ -617,6 +629,119 @@ int image_remove(struct store *s, const struct store_ns *ns, const char *ref, bo
         return prune_locked(s, ns, &freed, err);
 }
 
+/* With the store lock held: unpack every layer again under PLAN and swap it in. */
+static int migrate_layers(struct store *s, struct store_ns_plan *plan, unsigned *done, unsigned *kept,
+                          struct burrow_error **err)
+{
+        cleanup_json json_t *all = load_all(s, err);
+        if (all == NULL)
+                return -1;
+        cleanup_json json_t *blob_of = json_object();
+        if (blob_of == NULL)
+                return burrow_error_set(err, ENOMEM, "migrate");
+        size_t i, k;
+        json_t *rec, *l;
+        json_array_foreach(all, i, rec)
+        {
+                json_array_foreach(json_object_get(rec, "layers"), k, l)
+                {
+                        const char *diff_id = json_string_value(json_object_get(l, "diff_id"));
+                        json_t *digest = json_object_get(l, "digest");
+                        if (diff_id && json_is_string(digest))
+                                json_object_set(blob_of, diff_id, digest);
+                }
+        }
+        cleanup_close int lfd = openat(s->fd, "layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int dup = lfd >= 0 ? fcntl(lfd, F_DUPFD_CLOEXEC, 3) : -1;
+        cleanup_closedir DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+        if (d == NULL)
+                return burrow_error_set(err, errno, "reading `%s/layers`", s->root);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                if (strlen(de->d_name) != DIGEST_HEX_LEN)
+                        continue;
+                char diff_id[DIGEST_STR_LEN + 1];
+                snprintf(diff_id, sizeof(diff_id), "sha256:%.64s", de->d_name);
+                const char *blob = json_string_value(json_object_get(blob_of, diff_id));
+                char bpath[128];
+                snprintf(bpath, sizeof(bpath), "blobs/sha256/%s", blob && digest_valid(blob) ? digest_hex(blob) : "-");
+                cleanup_close int src = blob ? openat(s->fd, bpath, O_RDONLY | O_CLOEXEC) : -1;
+                if (src < 0) {
+                        burrow_warn("layer %s has no blob in `%s` to unpack it from again: its files stay owned by you "
+                                    "(remove the images that use it and pull or load them again)",
+                                    diff_id, s->root);
+                        (*kept)++;
+                        continue;
+                }
+                struct store_op op;
+                if (store_op_begin(s, "migrate", &op, err) < 0)
+                        return -1;
+                struct image_unpack_job job = { .s = s, .op = &op, .src = src, .want_blob = blob, .want_diff_id = diff_id,
+                                                .replace = true };
+                struct layer_stats st;
+                struct store_ns_worker w;
+                int r = store_ns_start(plan, image_unpack_worker, &job, sizeof(st), NULL, 0, &w, err);
+                if (r == 0)
+                        r = store_ns_finish(&w, &st, err);
+                store_op_end(s, &op);
+                if (r < 0)
+                        return burrow_error_wrap(err, "migrating layer %s (%u done; the store stays usable: run `burrow "
+                                                      "system migrate` again)",
+                                                 diff_id, *done);
+                (*done)++;
+        }
+        return 0;
+}
+
+/* Layers unpacked under a single-ID map lost their owners; the blobs kept them. */
+static int migrate_with(struct store *s, struct store_ns_plan *plan, FILE *out, struct burrow_error **err)
+{
+        const struct idmap_plan *map = store_ns_plan_idmap(plan);
+        if (map->kind == IDMAP_SINGLE)
+                return burrow_error_set(err, 0, "you still have no subordinate ID range (%s); ask your administrator for one "
+                                                "(usermod --add-subuids FIRST-LAST --add-subgids FIRST-LAST %s), then run "
+                                                "`burrow system migrate` again",
+                                        map->why, getenv("USER") ? getenv("USER") : "USER");
+        enum store_map_state state;
+        if (store_ns_map_state(s, map, &state, err) < 0)
+                return -1;
+        if (state != STORE_MAP_SINGLE_NOW_RANGES) {
+                if (store_ns_plan_check(plan, s, err) < 0) /* a lost map: says what to do */
+                        return -1;
+                fprintf(out, "The store `%s` already uses your current ID map: nothing to migrate\n", s->root);
+                return 0;
+        }
+        unsigned done = 0, kept = 0;
+        {
+                /* Held throughout: no image comes or goes while its layers are swapped. */
+                cleanup_close int lock = store_lock(s, err);
+                if (lock < 0 || migrate_layers(s, plan, &done, &kept, err) < 0)
+                        return -1;
+        }
+        if (store_ns_record_map(s, map, true, err) < 0)
+                return -1;
+        char shown[IDMAP_MAX_RANGES * 36];
+        idmap_format(&map->uids, shown, sizeof(shown));
+        for (char *q = shown; *q; q++)
+                if (*q == '\n')
+                        *q = q[1] ? ',' : '\0';
+        fprintf(out, "Migrated %u layer%s of `%s` to the UID map `%s`", done, done == 1 ? "" : "s", s->root, shown);
+        if (kept)
+                fprintf(out, " (%u left owned by you, see above)", kept);
+        fprintf(out, "\n");
+        return 0;
+}
+
+int image_migrate(struct store *s, const struct store_ns *ns, FILE *out, struct burrow_error **err)
+{
+        struct store_ns_plan *plan = store_ns_plan_new(ns, err);
+        if (plan == NULL)
+                return -1;
+        int r = migrate_with(s, plan, out, err);
+        store_ns_plan_free(plan);
+        return r;
+}
+
 struct reset_job {
         const char *root;
 };
@@ -625,16 +750,23 @@ static int reset_in_ns(void *arg, void *result, struct burrow_error **err)
 {
         struct reset_job *job = arg;
         (void)result;
-        char parent[PATH_MAX];
-        snprintf(parent, sizeof(parent), "%s", job->root);
-        char *slash = strrchr(parent, '/');
-        const char *name = slash ? slash + 1 : parent;
-        if (slash == parent)
-                snprintf(parent, sizeof(parent), "/");
-        else if (slash)
-                *slash = '\0';
-        cleanup_close int pfd = open(slash ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (pfd < 0 || store_remove_tree(pfd, name) < 0)
+        cleanup_close int fd = open(job->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int dup = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+        cleanup_closedir DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+        if (d == NULL)
+                return burrow_error_set(err, errno, "opening the store `%s`", job->root);
+        /* store.json goes last: a store that cannot be removed whole keeps the record of the ID
+         * map its files are owned under. */
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || strcmp(de->d_name, "store.json") == 0)
+                        continue;
+                if (store_remove_tree(fd, de->d_name) < 0)
+                        return burrow_error_set(err, errno, "removing `%s/%s`", job->root, de->d_name);
+        }
+        if (unlinkat(fd, "store.json", 0) < 0 && errno != ENOENT)
+                return burrow_error_set(err, errno, "removing `%s/store.json`", job->root);
+        if (rmdir(job->root) < 0)
                 return burrow_error_set(err, errno, "removing the store `%s`", job->root);
         return 0;
 }
@@ -652,8 +784,21 @@ int store_reset(const char *root, const struct store_ns *ns, struct burrow_error
         if (access(marker, F_OK) < 0)
                 return burrow_error_set(err, 0, "`%s` does not look like a burrow store (no store.json): not removing it", real);
         struct reset_job job = { .root = real };
-        if (store_ns_run(ns, reset_in_ns, &job, NULL, 0, err) < 0)
+        /* Refuse up front when the store's owners are no longer mapped, rather than remove half
+         * of it; a store too damaged to open is removed all the same. */
+        struct store *s = NULL;
+        struct burrow_error *oerr = NULL;
+        if (store_open(real, &s, &oerr) < 0)
+                burrow_error_free(oerr);
+        int checked = s ? store_ns_check(s, ns, err) : 0;
+        store_free(s);
+        if (checked < 0)
                 return -1;
+        if (store_ns_run(NULL, ns, reset_in_ns, &job, NULL, 0, err) < 0)
+                return burrow_error_hint(err, "if your subordinate IDs (/etc/subuid, /etc/subgid) changed since the store "
+                                              "was filled, files of the old ones can only be removed by root: ask your "
+                                              "administrator to remove `%s`",
+                                         real);
         /* The holders end when their pid files go. */
         static const char *const modes[] = { "auto", "keep-id" };
         for (size_t i = 0; i < 2; i++) {

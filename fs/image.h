@@ -45,6 +45,7 @@ struct image_unpack_job {
         int src;
         const char *want_blob;    /* checked before anything is kept (NULL: none) */
         const char *want_diff_id;
+        bool replace; /* swap the layer in for the one in layers/ (migrate); keep no blob */
 };
 int image_unpack_worker(void *arg, void *result, struct burrow_error **err);
 
@@ -61,6 +62,10 @@ int image_commit(struct store *s, const char *config_digest, const char *manifes
  * runroot's userns holders. ROOT must look like a store (store.json), so a wrong --root is
  * never emptied. */
 int store_reset(const char *root, const struct store_ns *ns, struct burrow_error **err);
+
+/* burrow system migrate: re-own the layers of a store filled under a single-ID map now that the
+ * caller has a subordinate range (unpacking each again from its blob), then record the map. */
+int image_migrate(struct store *s, const struct store_ns *ns, FILE *out, struct burrow_error **err);
 
 /* burrow save: IMAGE as an oci-archive, or a docker-archive (DOCKER true), written to FILE. */
 int image_save(struct store *s, const char *ref, const char *file, bool docker, struct burrow_error **err);

@@ -17,16 +17,34 @@ struct store_ns {
  * The child's result bytes (up to result_size) and error come back to the caller. The child is
  * single-threaded whatever the parent is, so it may enter namespaces. */
 typedef int (*store_ns_fn)(void *arg, void *result, struct burrow_error **err);
-int store_ns_run(const struct store_ns *ns, store_ns_fn fn, void *arg, void *result, size_t result_size,
+/* S, if not NULL: the store whose ID map is checked first (store_ns_plan_check). */
+int store_ns_run(struct store *s, const struct store_ns *ns, store_ns_fn fn, void *arg, void *result, size_t result_size,
                  struct burrow_error **err);
 
 /* The same in two steps, for several workers at once (parallel layer downloads). */
 struct store_ns_plan; /* how to enter the namespace; computed once */
 struct store_ns_plan *store_ns_plan_new(const struct store_ns *ns, struct burrow_error **err);
 void store_ns_plan_free(struct store_ns_plan *p);
-/* Record in ROOT/store.json the ID map (host view) the store's files are owned under, the first
- * time the store is filled. */
-int store_ns_plan_record(struct store_ns_plan *p, struct store *s, struct burrow_error **err);
+struct idmap_plan;
+const struct idmap_plan *store_ns_plan_idmap(const struct store_ns_plan *p);
+
+/* ROOT/store.json records the ID map (host view) the store's files are owned under. */
+enum store_map_state {
+        STORE_MAP_UNRECORDED,        /* none recorded, or no layer owned under it yet */
+        STORE_MAP_SAME,              /* the current map is the recorded one */
+        STORE_MAP_GREW,              /* the current map holds the recorded one and more */
+        STORE_MAP_SINGLE_NOW_RANGES, /* filled under a single-ID map; the caller has a range now */
+        STORE_MAP_LOST,              /* IDs that own files are no longer mapped as they were */
+};
+int store_ns_map_state(struct store *s, const struct idmap_plan *plan, enum store_map_state *state,
+                       struct burrow_error **err);
+int store_ns_record_map(struct store *s, const struct idmap_plan *plan, bool migrated, struct burrow_error **err);
+/* Before work in the store's namespace: record the map the first time (or when it grew), warn
+ * once about a store that `burrow system migrate` would re-own, refuse one whose owners are no
+ * longer mapped (saying what to do). */
+int store_ns_plan_check(struct store_ns_plan *p, struct store *s, struct burrow_error **err);
+/* The same with the caller's plan, before changing anything. */
+int store_ns_check(struct store *s, const struct store_ns *ns, struct burrow_error **err);
 struct store_ns_worker {
         pid_t pid;
         int result_fd;

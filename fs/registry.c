@@ -530,7 +530,7 @@ static int fetch_layers(struct store *s, const struct store_ns *ns, struct reg *
         struct store_ns_plan *plan = store_ns_plan_new(ns, err);
         if (plan == NULL)
                 return -1;
-        if (store_ns_plan_record(plan, s, err) < 0) {
+        if (store_ns_plan_check(plan, s, err) < 0) {
                 store_ns_plan_free(plan);
                 return -1;
         }

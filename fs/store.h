@@ -23,6 +23,7 @@
 struct store {
         char *root;
         int fd;
+        bool warned_map; /* the single-ID-map warning was given */
 };
 
 /* $XDG_DATA_HOME/burrow, else ~/.local/share/burrow (a new string). */

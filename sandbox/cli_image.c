@@ -50,9 +50,12 @@ static const struct {
                  "given by ID needs -f. Layers and blobs no image uses are removed.\n" },
         { "inspect", "Usage: burrow inspect IMAGE\n\nShow the image (ID, names, config, layers) as JSON.\n" },
         { "history", "Usage: burrow history IMAGE\n\nShow the steps that made the image, newest first.\n" },
-        { "system", "Usage: burrow system reset [-f]\n\n"
-                    "  reset   remove every image and layer of the store (--root), files of subordinate IDs\n"
-                    "          included, and end the userns holders. Asks first on a terminal; -f does not.\n" },
+        { "system", "Usage: burrow system reset [-f] | migrate\n\n"
+                    "  reset     remove every image and layer of the store (--root), files of subordinate IDs\n"
+                    "            included, and end the userns holders. Asks first on a terminal; -f does not.\n"
+                    "  migrate   after you got a subordinate ID range: give the files of layers unpacked\n"
+                    "            without one (all owned by you) their owners from the image, and record\n"
+                    "            the new ID map in the store.\n" },
         { "image", "Usage: burrow image ls|rm|inspect|history|tag|import|prune [ARGS]\n\n"
                    "  prune   remove layers and blobs that no image uses\n" },
 };
@@ -213,6 +216,23 @@ static int system_reset(const struct burrow_global *global, int argc, char **arg
         return 0;
 }
 
+static int system_migrate(const struct burrow_global *global, int argc, char **argv)
+{
+        (void)argv;
+        struct burrow_error *err = NULL;
+        if (argc > 1)
+                return cli_fail((burrow_error_set(&err, 0, "`burrow system migrate` takes no arguments"), err));
+        cleanup_free char *root = global->root ? strdup(global->root) : store_default_root();
+        cleanup_free char *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
+        if (root == NULL || runroot == NULL)
+                return cli_fail((burrow_error_set(&err, ENOMEM, "paths"), err));
+        cleanup_store struct store *s = NULL;
+        struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
+        if (runroot_ensure(runroot, &err) < 0 || store_open(root, &s, &err) < 0 || image_migrate(s, &ns, stdout, &err) < 0)
+                return cli_fail(err);
+        return 0;
+}
+
 int cli_image_main(const struct burrow_global *global, int argc, char **argv)
 {
         const char *verb = argv[0];
@@ -223,6 +243,8 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                 }
                 if (strcmp(argv[1], "reset") == 0)
                         return system_reset(global, argc - 1, argv + 1);
+                if (strcmp(argv[1], "migrate") == 0)
+                        return system_migrate(global, argc - 1, argv + 1);
                 fprintf(stderr, "burrow: unknown command `system %s` (see `burrow help system`)\n", argv[1]);
                 return BURROW_EXIT_FAILURE;
         }

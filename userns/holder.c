@@ -59,6 +59,17 @@ int userns_holder_open(const char *runroot, const char *mode, struct idmap_plan 
         if (sscanf(text, "%d %llu", &pid, &ino) != 2 || pid <= 0)
                 return -1;
         char path[64];
+        /* A killed holder nobody has reaped yet (a container's PID 1 that does not reap) still
+         * shows its namespace: it is gone all the same. */
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        cleanup_free char *stat_text = NULL;
+        if (read_file_at(AT_FDCWD, path, &stat_text, NULL, &err) < 0) {
+                burrow_error_free(err);
+                return -1;
+        }
+        const char *paren = strrchr(stat_text, ')');
+        if (paren == NULL || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X')
+                return -1;
         snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
         cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)

@@ -126,6 +126,25 @@ uint64_t idmap_size(const struct idmap *map)
         return total;
 }
 
+bool idmap_covers(const struct idmap *outer, const struct idmap *inner)
+{
+        for (size_t i = 0; i < inner->n; i++) {
+                uint64_t pos = inner->r[i].inside, end = pos + inner->r[i].count;
+                while (pos < end) {
+                        const struct idmap_range *o = NULL;
+                        for (size_t j = 0; j < outer->n && o == NULL; j++)
+                                if (pos >= outer->r[j].inside && pos < (uint64_t)outer->r[j].inside + outer->r[j].count)
+                                        o = &outer->r[j];
+                        if (o == NULL ||
+                            (uint64_t)o->outside + (pos - o->inside) != (uint64_t)inner->r[i].outside + (pos - inner->r[i].inside))
+                                return false;
+                        uint64_t o_end = (uint64_t)o->inside + o->count;
+                        pos = o_end < end ? o_end : end;
+                }
+        }
+        return true;
+}
+
 const char *idmap_kind_name(enum idmap_kind kind)
 {
         switch (kind) {

@@ -31,6 +31,9 @@ int idmap_format(const struct idmap *map, char *buf, size_t size);
 bool idmap_to_outside(const struct idmap *map, uint32_t inside, uint32_t *outside);
 /* Map a host ID to the inside; false if unmapped. */
 bool idmap_to_inside(const struct idmap *map, uint32_t outside, uint32_t *inside);
+/* True when every ID INNER maps is mapped by OUTER to the same host ID (files owned under
+ * INNER keep their owners under OUTER). */
+bool idmap_covers(const struct idmap *outer, const struct idmap *inner);
 /* Total number of IDs mapped. */
 uint64_t idmap_size(const struct idmap *map);
 int idmap_add(struct idmap *map, uint32_t inside, uint32_t outside, uint32_t count, struct burrow_error **err);

@@ -252,3 +252,31 @@ b() { "$BURROW" --root "$STORE" "$@"; }
     assert_output_has "does not look like a burrow store"
     [ -f "$BATS_TEST_TMPDIR/precious/file" ]
 }
+
+@test "import with --no-userns-holder: the same owners, mapped by the helpers from outside" {
+    run "$BURROW" --no-userns-holder --root "$STORE" import "$TARBALL" nh:1
+    assert_status 0
+    diff_id=$(gzip -dc "$TARBALL" | sha256sum | cut -d' ' -f1)
+    run "$BURROW" unshare cat /proc/self/uid_map
+    map=$output
+    if want=$(outside_id "$map" 1000); then
+        [ "$(stat -c %u "$STORE/layers/$diff_id/f1000")" = "$want" ]
+    else
+        [ "$(stat -c %u "$STORE/layers/$diff_id/f1000")" = "$(id -u)" ]
+    fi
+}
+
+@test "system migrate on a store that already uses the caller's map changes nothing" {
+    run b import "$TARBALL" mig:1
+    assert_status 0
+    before=$(cat "$STORE/store.json")
+    run b system migrate
+    if [ "$(jq -r .mapping "$STORE/store.json")" = single-ID ]; then
+        assert_status 125   # no range to migrate to
+        assert_output_has "you still have no subordinate ID range"
+    else
+        assert_status 0
+        assert_output_has "already uses your current ID map: nothing to migrate"
+    fi
+    [ "$(cat "$STORE/store.json")" = "$before" ]
+}

@@ -99,6 +99,21 @@ int main(void)
                    !plan->use_helpers,
            "root with a range: ranged, written without helpers");
 
+        struct idmap *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+        ok(idmap_parse("0 1000 1\n", a, &err) == 0 && idmap_parse("0 1000 1\n1 100000 65536\n", b, &err) == 0 &&
+                   idmap_covers(b, a) && !idmap_covers(a, b),
+           "a ranged map covers the single map it grew from, not the other way");
+        ok(idmap_parse("0 1000 1\n1 100000 10\n11 200000 10\n", a, &err) == 0 &&
+                   idmap_parse("0 1000 1\n1 100000 10\n11 200000 20\n", b, &err) == 0 && idmap_covers(b, a),
+           "a grown last range still covers, across range boundaries");
+        ok(idmap_parse("0 1000 1\n1 100000 65536\n", a, &err) == 0 && idmap_parse("0 1000 1\n1 300000 65536\n", b, &err) == 0 &&
+                   !idmap_covers(b, a),
+           "a moved subordinate range does not cover");
+        ok(idmap_parse("0 1000 2\n", a, &err) == 0 && idmap_parse("0 1000 1\n1 1001 1\n", b, &err) == 0 && idmap_covers(b, a),
+           "the same IDs split differently cover");
+        free(a);
+        free(b);
+
         enum userns_mode mode;
         ok(userns_mode_parse("keep-id", &mode, &err) == 0 && mode == USERNS_KEEP_ID, "--userns=keep-id parses");
         ok(userns_mode_parse("bogus", &mode, &err) < 0 && err && strstr(err->msg, "`bogus`"), "--userns=bogus names itself");
