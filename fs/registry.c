@@ -99,6 +99,7 @@ struct reg {
         char basic[1024];  /* base64 user:pass from an auth file, or "" */
         bool auth_tried;
         char challenge[1024]; /* the last one answered: a new scope (push) asks again */
+        int attempts;         /* per request; 1 while a mirror is only being tried */
 };
 
 static bool loopback(const char *host)
@@ -302,7 +303,8 @@ static int answer_challenge(struct reg *r, const struct resp *resp, struct burro
 static int reg_get(struct reg *r, const char *tail, const char *accept, struct buf *body, struct resp *resp,
                    struct burrow_error **err)
 {
-        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        int attempts = r->attempts > 0 ? r->attempts : MAX_ATTEMPTS;
+        for (int attempt = 0; attempt < attempts; attempt++) {
                 char url[2048];
                 reg_url(r, tail, url, sizeof(url));
                 struct curl_slist *hdrs;
@@ -328,7 +330,7 @@ static int reg_get(struct reg *r, const char *tail, const char *accept, struct b
                                 attempt--;
                                 continue;
                         }
-                        if (attempt + 1 < MAX_ATTEMPTS && rc != CURLE_PEER_FAILED_VERIFICATION && rc != CURLE_COULDNT_RESOLVE_HOST) {
+                        if (attempt + 1 < attempts && rc != CURLE_PEER_FAILED_VERIFICATION && rc != CURLE_COULDNT_RESOLVE_HOST) {
                                 usleep(200000u << attempt);
                                 continue;
                         }
@@ -348,13 +350,13 @@ static int reg_get(struct reg *r, const char *tail, const char *accept, struct b
                         attempt--;
                         continue;
                 }
-                if (status >= 500 && attempt + 1 < MAX_ATTEMPTS) {
+                if (status >= 500 && attempt + 1 < attempts) {
                         usleep(200000u << attempt);
                         continue;
                 }
                 return (int)status;
         }
-        return burrow_error_set(err, 0, "%s: no answer after %d attempts", r->domain, MAX_ATTEMPTS);
+        return burrow_error_set(err, 0, "%s: no answer after %d attempts", r->domain, attempts);
 }
 
 /* Start talking to DOMAIN about repository PATH ("" for the API root). */
@@ -646,20 +648,128 @@ out:
         return ret;
 }
 
+/* Where an image can come from: mirrors first, in order, then the registry itself. */
+struct source {
+        char domain[256];
+        char path[1024];
+        bool insecure;
+        bool mirror;
+};
+#define MAX_SOURCES 9
+
+/* registries.json "mirrors": {"docker.io": ["HOST[:PORT][/PREFIX]", {"location": ..., "insecure": true,
+ * "digest_only": true}, ...], "REGISTRY/REPO-PREFIX": [...]}. The longest key that is the
+ * reference's domain, or a path prefix of domain/path, applies; a location's PREFIX replaces the
+ * matched part of the path (as in podman's registries.conf). */
+static size_t pull_sources(const struct image_ref *ref, const struct pull_options *opts, struct source *out,
+                           struct burrow_error **err)
+{
+        size_t n = 0;
+        char full[1024];
+        snprintf(full, sizeof(full), "%s/%s", ref->domain, ref->path);
+        cleanup_json json_t *cfg = NULL;
+        if (opts->config_dir) {
+                char p[PATH_MAX];
+                snprintf(p, sizeof(p), "%s/registries.json", opts->config_dir);
+                json_error_t je;
+                cfg = json_load_file(p, 0, &je);
+                if (cfg == NULL && access(p, F_OK) == 0)
+                        burrow_warn("`%s` is not valid JSON (line %d: %s): no mirrors or insecure registries from it", p, je.line,
+                                    je.text);
+        }
+        const char *best = NULL;
+        json_t *entries = NULL;
+        const char *key;
+        json_t *v;
+        json_object_foreach(json_object_get(cfg, "mirrors"), key, v)
+        {
+                size_t len = strlen(key);
+                bool match = strcmp(key, ref->domain) == 0 ||
+                             (strncmp(full, key, len) == 0 && (full[len] == '/' || full[len] == '\0') && strchr(key, '/'));
+                if (match && json_is_array(v) && (best == NULL || len > strlen(best))) {
+                        best = key;
+                        entries = v;
+                }
+        }
+        size_t i;
+        json_t *e;
+        json_array_foreach(entries, i, e)
+        {
+                const char *loc = json_is_string(e) ? json_string_value(e) : json_string_value(json_object_get(e, "location"));
+                if (loc == NULL || *loc == '\0') {
+                        burrow_warn("registries.json: mirror %zu of `%s` has no location: skipped", i + 1, best);
+                        continue;
+                }
+                if (json_is_true(json_object_get(e, "digest_only")) && ref->digest[0] == '\0')
+                        continue; /* only for pulls by digest, whose content the digest proves */
+                if (n + 1 >= MAX_SOURCES)
+                        break;
+                struct source *src = &out[n];
+                memset(src, 0, sizeof(*src));
+                const char *slash = strchr(loc, '/');
+                size_t dlen = slash ? (size_t)(slash - loc) : strlen(loc);
+                if (dlen == 0 || dlen >= sizeof(src->domain))
+                        return burrow_error_set(err, 0, "registries.json: the mirror location `%s` has no registry host", loc);
+                memcpy(src->domain, loc, dlen);
+                /* the path below the matched key, under the location's prefix */
+                const char *rest = strchr(best, '/') ? full + strlen(best) : full + strlen(ref->domain);
+                if (*rest == '/')
+                        rest++;
+                snprintf(src->path, sizeof(src->path), "%s%s%s", slash ? slash + 1 : "", slash && *rest ? "/" : "", rest);
+                if (src->path[0] == '\0')
+                        return burrow_error_set(err, 0, "registries.json: mirror `%s` for `%s` leaves no repository path", loc, best);
+                src->insecure = json_is_true(json_object_get(e, "insecure"));
+                src->mirror = true;
+                n++;
+        }
+        memset(&out[n], 0, sizeof(out[n]));
+        snprintf(out[n].domain, sizeof(out[n].domain), "%s", ref->domain);
+        snprintf(out[n].path, sizeof(out[n].path), "%s", ref->path);
+        return n + 1;
+}
+
 int image_pull(struct store *s, const struct store_ns *ns, const char *text, const struct pull_options *opts, FILE *out,
                struct burrow_error **err)
 {
         struct image_ref ref;
         if (image_ref_parse(text, "docker.io", &ref, err) < 0)
                 return -1;
-        struct reg r;
-        if (reg_open(&r, ref.domain, ref.path, opts, err) < 0)
+        struct source sources[MAX_SOURCES];
+        struct burrow_error *serr = NULL;
+        size_t n_sources = pull_sources(&ref, opts, sources, &serr);
+        if (serr) {
+                *err = serr;
                 return -1;
-
+        }
+        struct reg r;
         struct buf body = { 0 };
         struct resp resp;
         char digest[DIGEST_STR_LEN + 1];
-        int ret = fetch_manifest(&r, ref.digest[0] ? ref.digest : ref.tag, ref.digest[0] ? ref.digest : NULL, &body, &resp, digest, err);
+        int ret = -1;
+        char tried[2048] = "";
+        for (size_t k = 0; k < n_sources && ret < 0; k++) {
+                struct source *src = &sources[k];
+                struct burrow_error *merr = NULL;
+                if (reg_open(&r, src->domain, src->path, opts, &merr) == 0) {
+                        if (src->insecure && opts->tls_verify != 1)
+                                r.insecure = true;
+                        r.attempts = src->mirror ? 1 : 0;
+                        ret = fetch_manifest(&r, ref.digest[0] ? ref.digest : ref.tag, ref.digest[0] ? ref.digest : NULL, &body,
+                                             &resp, digest, &merr);
+                        r.attempts = 0;
+                }
+                if (ret == 0 && src->mirror && !opts->quiet)
+                        fprintf(stderr, "%s: from the mirror %s/%s\n", text, src->domain, src->path);
+                if (ret < 0 && src->mirror) {
+                        size_t used = strlen(tried);
+                        snprintf(tried + used, sizeof(tried) - used, "%s%s", used ? "; " : "", merr ? merr->msg : "failed");
+                        burrow_error_free(merr);
+                } else if (ret < 0) {
+                        *err = merr;
+                        if (tried[0])
+                                burrow_error_hint(err, "the mirrors failed first: %s", tried);
+                }
+        }
         cleanup_json json_t *m = NULL;
         json_error_t je;
         if (ret == 0 && (m = json_loadb(body.data ? body.data : "", body.len, 0, &je)) == NULL)

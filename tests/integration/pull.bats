@@ -313,3 +313,66 @@ b() { "$BURROW" --root "$STORE" "$@"; }
     assert_status 125
     assert_output_has "image \`nothere\` is not in the store"
 }
+
+# A port nothing listens on.
+dead_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 20000))
+        curl -s -o /dev/null "http://127.0.0.1:$p/" 2>/dev/null || { echo "$p"; return 0; }
+    done
+    return 1
+}
+
+@test "mirrors in registries.json: tried first, in order, with a path prefix; the registry itself last" {
+    mdir="$BATS_TEST_TMPDIR/mirror"
+    mport=$(start_registry "$mdir")
+    skopeo copy -q --dest-tls-verify=false "oci:$LAYOUT:base" "docker://127.0.0.1:$mport/hub/t/busybox:1"
+    dead=$(dead_port)
+    dead2=$(dead_port)
+    export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/cfg"
+    mkdir -p "$XDG_CONFIG_HOME/burrow"
+    cfg="$XDG_CONFIG_HOME/burrow/registries.json"
+
+    # A registry that is down, with a dead mirror and a good one (under a path prefix).
+    printf '{"mirrors": {"127.0.0.1:%s": ["127.0.0.1:%s", {"location": "127.0.0.1:%s/hub", "insecure": true}]}}\n' \
+        "$dead" "$dead2" "$mport" >"$cfg"
+    run b pull "127.0.0.1:$dead/t/busybox:1"
+    assert_status 0
+    assert_output_has "from the mirror 127.0.0.1:$mport/hub/t/busybox"
+    id=${lines[-1]}
+    run b images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
+    [ "$output" = "127.0.0.1:$dead/t/busybox:1 ${id#sha256:}" ]   # the name asked for, not the mirror's
+    run b pull -q "127.0.0.1:$PORT/t/busybox:1"
+    [ "$output" = "$id" ]   # the same image as from the registry
+
+    # A key with a repository prefix; the registry itself answers when its mirror is down.
+    printf '{"mirrors": {"127.0.0.1:%s/t": ["127.0.0.1:%s/nothing"]}}\n' "$PORT" "$dead" >"$cfg"
+    run b pull "127.0.0.1:$PORT/t/top:1"
+    assert_status 0
+    [[ "$output" != *"from the mirror"* ]]
+
+    # digest_only: a pull by tag skips the mirror, a pull by digest uses it.
+    printf '{"mirrors": {"127.0.0.1:%s": [{"location": "127.0.0.1:%s/hub", "digest_only": true}]}}\n' "$dead" "$mport" >"$cfg"
+    run b pull "127.0.0.1:$dead/t/busybox:1"
+    assert_status 125
+    assert_output_has "127.0.0.1:$dead"
+    [[ "$output" != *"mirrors failed first"* ]]
+    digest=$(skopeo inspect --tls-verify=false "docker://127.0.0.1:$mport/hub/t/busybox:1" | jq -r .Digest)
+    run b pull "127.0.0.1:$dead/t/busybox@$digest"
+    assert_status 0
+    assert_output_has "from the mirror"
+
+    # Everything down: one error that names the registry and what each mirror said.
+    printf '{"mirrors": {"127.0.0.1:%s": ["127.0.0.1:%s/hub"]}}\n' "$dead" "$mport" >"$cfg"
+    run b pull "127.0.0.1:$dead/t/missing:1"
+    assert_status 125
+    assert_output_has "127.0.0.1:$dead"
+    assert_output_has "the mirrors failed first: 127.0.0.1:$mport/hub/t/missing:1: no such image"
+
+    # A broken file is named, and pulls go on without it.
+    echo '{"mirrors": ' >"$cfg"
+    run b pull -q "127.0.0.1:$PORT/t/busybox:1"
+    assert_status 0
+    assert_output_has "registries.json\` is not valid JSON"
+}
