@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -505,23 +506,82 @@ static void transfer_setup(struct reg *r, struct transfer *t)
         }
 }
 
-static void progress(struct transfer *ts, size_t n, bool final)
+/* On a terminal: one line per layer, redrawn in place at most ten times a second. */
+struct progress {
+        struct timespec last;
+        size_t lines; /* drawn last time, to move back over */
+};
+
+static void human_size(uint64_t bytes, char *buf, size_t size)
 {
-        static struct timespec last;
+        if (bytes >= 1000000000ull)
+                snprintf(buf, size, "%.2f GB", (double)bytes / 1e9);
+        else if (bytes >= 1000000)
+                snprintf(buf, size, "%.1f MB", (double)bytes / 1e6);
+        else
+                snprintf(buf, size, "%.1f kB", (double)bytes / 1e3);
+}
+
+static void progress(struct progress *pg, struct transfer *ts, size_t n, bool final)
+{
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (!final && (now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 < 100)
+        if (!final && pg->lines && (now.tv_sec - pg->last.tv_sec) * 1000 + (now.tv_nsec - pg->last.tv_nsec) / 1000000 < 100)
                 return;
-        last = now;
-        uint64_t got = 0, total = 0;
-        size_t done = 0;
-        for (size_t i = 0; i < n; i++) {
-                got += ts[i].written;
-                total += (uint64_t)ts[i].size;
-                done += ts[i].done;
+        pg->last = now;
+        struct winsize ws = { 0 };
+        unsigned cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
+        unsigned rows = ws.ws_row ? ws.ws_row : 24;
+        if (n + 1 >= rows) {
+                /* more layers than the terminal has lines: one summary line */
+                uint64_t got = 0, total = 0;
+                size_t done = 0;
+                for (size_t i = 0; i < n; i++) {
+                        got += ts[i].written;
+                        total += (uint64_t)ts[i].size;
+                        done += ts[i].done;
+                }
+                char g[32], t[32];
+                human_size(got, g, sizeof(g));
+                human_size(total, t, sizeof(t));
+                fprintf(stderr, "\r\033[Kpulling %zu layers: %zu done, %s of %s%s", n, done, g, t, final ? "\n" : "");
+                fflush(stderr);
+                return;
         }
-        fprintf(stderr, "\rpulling %zu layer%s: %zu done, %.1f of %.1f MB   %s", n, n == 1 ? "" : "s", done, (double)got / 1e6,
-                (double)total / 1e6, final ? "\n" : "");
+        if (pg->lines)
+                fprintf(stderr, "\033[%zuA", pg->lines);
+        /* "  HEX12  [bar]  got / total" */
+        int bar = (int)cols - 44;
+        if (bar > 40)
+                bar = 40;
+        for (size_t i = 0; i < n; i++) {
+                const struct transfer *t = &ts[i];
+                char g[32], tot[32], line[512];
+                human_size(t->written, g, sizeof(g));
+                human_size(t->size > 0 ? (uint64_t)t->size : 0, tot, sizeof(tot));
+                int used = snprintf(line, sizeof(line), "  %.12s  ", digest_hex(t->digest));
+                if (t->done && t->failed) {
+                        snprintf(line + used, sizeof(line) - (size_t)used, "failed: %s", t->error);
+                } else if (t->done) {
+                        snprintf(line + used, sizeof(line) - (size_t)used, "done %s", tot);
+                } else {
+                        if (bar >= 10) {
+                                int fill = t->size > 0 ? (int)((double)t->written / (double)t->size * bar) : 0;
+                                if (fill > bar)
+                                        fill = bar;
+                                line[used++] = '[';
+                                for (int k = 0; k < bar; k++)
+                                        line[used++] = k < fill ? '=' : k == fill ? '>' : ' ';
+                                line[used++] = ']';
+                                line[used++] = ' ';
+                        }
+                        snprintf(line + used, sizeof(line) - (size_t)used, "%s / %s", g, tot);
+                }
+                if (strlen(line) >= cols)
+                        line[cols - 1] = '\0';
+                fprintf(stderr, "\033[K%s\n", line);
+        }
+        pg->lines = n;
         fflush(stderr);
 }
 
@@ -565,6 +625,7 @@ static int fetch_layers(struct store *s, const struct store_ns *ns, struct reg *
                 curl_multi_add_handle(multi, ts[i].easy);
         }
         int running = ret == 0 ? 1 : 0;
+        struct progress pg = { 0 };
         while (running) {
                 if (curl_multi_perform(multi, &running) != CURLM_OK)
                         break;
@@ -604,12 +665,12 @@ static int fetch_layers(struct store *s, const struct store_ns *ns, struct reg *
                         writers[t - ts] = -1;
                 }
                 if (show)
-                        progress(ts, n, false);
+                        progress(&pg, ts, n, false);
                 if (running)
                         curl_multi_poll(multi, NULL, 0, 200, NULL);
         }
-        if (show)
-                progress(ts, n, true);
+        if (show && ret == 0)
+                progress(&pg, ts, n, true);
 out:
         for (size_t i = 0; i < n; i++) {
                 struct transfer *t = &ts[i];

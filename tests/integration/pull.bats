@@ -376,3 +376,20 @@ dead_port() {
     assert_status 0
     assert_output_has "registries.json\` is not valid JSON"
 }
+
+@test "progress: a bar per layer on a terminal, redrawn in place; nothing of it in a pipe" {
+    command -v script >/dev/null || skip "script(1) from util-linux is missing"
+    run script -qec "$BURROW --root $STORE pull 127.0.0.1:$PORT/t/top:1" /dev/null
+    assert_status 0
+    n_top=$(jq -r '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == "top") | .digest' "$LAYOUT/index.json")
+    for d in $(jq -r '.layers[].digest' "$LAYOUT/blobs/sha256/${n_top#sha256:}"); do
+        hex=${d#sha256:}
+        assert_output_has "  ${hex:0:12}  done [0-9.]+ [kMG]B"
+    done
+    assert_output_has $'\e\\[2A'   # moved back over the two layer lines to redraw them
+    "$BURROW" unshare rm -rf "$STORE"
+    run b pull "127.0.0.1:$PORT/t/top:1"
+    assert_status 0
+    [[ "$output" != *done* ]]
+    [[ "$output" != *$'\e'* ]]
+}
