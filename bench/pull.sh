@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Pull + unpack of a multi-layer image (about 300 MB unpacked) from a registry on 127.0.0.1:
-# burrow pull against skopeo copy + umoci unpack --rootless, in one hyperfine run, as an
-# unprivileged user. Prints burrow's ratio. Goal (issue 4): <= 0.5x.
+# burrow pull against skopeo copy + umoci unpack --rootless and rootless podman pull (overlay
+# driver, as podman picks it here), in one hyperfine run, as an unprivileged user. Prints
+# burrow's ratios. Goal (issue 4): <= 0.5x skopeo+umoci.
 #
 # Usage: bench/pull.sh [BURROW-BINARY]     (default: build/burrow)
-# Needs: docker-registry skopeo umoci hyperfine jq (scripts/install-deps --bench)
+# Needs: docker-registry skopeo umoci hyperfine jq podman (scripts/install-deps --bench)
 # As root it re-runs itself as the test user burrow-test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -62,11 +63,24 @@ unpacked=$(du -sb "$work/probe/layers" | cut -f1)
 echo "# $(uname -r), $(nproc) cores, as $(id -un); image: $layers layers, $((packed / 1000000)) MB compressed, $((unpacked / 1000000)) MB unpacked"
 echo "# burrow $("$burrow" --version | cut -d' ' -f3), $(skopeo --version), $(umoci --version)"
 
+podman_args=()
+if command -v podman >/dev/null; then
+    echo "# $(podman --version)"
+    # No systemd user session here: cgroupfs and a file event log; its own root and runroot.
+    p="podman --root $work/podman --runroot $work/podman-run --storage-driver overlay --cgroup-manager=cgroupfs --events-backend=file"
+    podman_args=(-n podman --prepare "$burrow unshare rm -rf $work/podman $work/podman-run"
+                 "$p pull -q --tls-verify=false $ref")
+else
+    echo "# podman is not installed (scripts/install-deps --bench): not compared"
+fi
+
 hyperfine --runs "$runs" --export-json "$work/r.json" \
     -n burrow --prepare "$burrow unshare rm -rf $work/store" "$burrow --root $work/store pull -q $ref" \
     -n skopeo+umoci --prepare "rm -rf $work/sk $work/bundle" \
-    "sh -c 'skopeo copy -q --src-tls-verify=false docker://$ref oci:$work/sk:big && umoci unpack --rootless --image $work/sk:big $work/bundle'" >&2
+    "sh -c 'skopeo copy -q --src-tls-verify=false docker://$ref oci:$work/sk:big && umoci unpack --rootless --image $work/sk:big $work/bundle'" \
+    "${podman_args[@]}" >&2
 jq -r '
   (.results | map({(.command): .mean}) | add) as $m
   | (.results[] | "mean \(.command): \(.mean * 100 | round / 100) s"),
-    "ratio burrow/(skopeo+umoci) \($m.burrow / $m["skopeo+umoci"] | . * 100 | round / 100)x"' "$work/r.json"
+    "ratio burrow/(skopeo+umoci) \($m.burrow / $m["skopeo+umoci"] | . * 100 | round / 100)x",
+    (if $m.podman then "ratio burrow/podman \($m.burrow / $m.podman | . * 100 | round / 100)x" else empty end)' "$work/r.json"

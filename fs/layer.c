@@ -422,29 +422,37 @@ static int unpack_entry(struct unpacker *u, struct archive_entry *e, struct burr
         }
         switch (type) {
         case AE_IFDIR: {
-                r = clear_slot(parent, base, true);
-                if (r < 0)
-                        return burrow_error_set(err, -r, "entry `%s`: replacing the old entry", raw_name);
-                if (r == 0 && mkdirat(parent, base, 0700) < 0)
-                        return burrow_error_set(err, errno, "entry `%s`: mkdir", raw_name);
+                /* Create first, look only on EEXIST: most entries are new. */
+                if (mkdirat(parent, base, 0700) < 0) {
+                        if (errno != EEXIST)
+                                return burrow_error_set(err, errno, "entry `%s`: mkdir", raw_name);
+                        r = clear_slot(parent, base, true);
+                        if (r < 0)
+                                return burrow_error_set(err, -r, "entry `%s`: replacing the old entry", raw_name);
+                        if (r != 1 && mkdirat(parent, base, 0700) < 0)
+                                return burrow_error_set(err, errno, "entry `%s`: mkdir", raw_name);
+                }
                 cleanup_close int fd = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return burrow_error_set(err, errno, "entry `%s`: open", raw_name);
                 return apply_metadata(u, fd, parent, base, e, false, raw_name, err);
         }
         case AE_IFREG: {
-                r = clear_slot(parent, base, false);
-                if (r < 0)
-                        return burrow_error_set(err, -r, "entry `%s`: replacing the old entry", raw_name);
-                if (r == 2 && parent == u->cached_fd) {
-                        /* something was replaced: resolve afresh next time (this entry still
-                         * uses the fd, closed when it is done) */
-                        u->cached_fd = -1;
-                        u->cached_path[0] = '\0';
-                        parent_owned = parent;
+                const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+                cleanup_close int fd = openat(parent, base, flags, archive_entry_perm(e) & 0777);
+                if (fd < 0 && errno == EEXIST) {
+                        r = clear_slot(parent, base, false);
+                        if (r < 0)
+                                return burrow_error_set(err, -r, "entry `%s`: replacing the old entry", raw_name);
+                        if (r == 2 && parent == u->cached_fd) {
+                                /* something was replaced: resolve afresh next time (this entry
+                                 * still uses the fd, closed when it is done) */
+                                u->cached_fd = -1;
+                                u->cached_path[0] = '\0';
+                                parent_owned = parent;
+                        }
+                        fd = openat(parent, base, flags, archive_entry_perm(e) & 0777);
                 }
-                cleanup_close int fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                                              archive_entry_perm(e) & 0777);
                 if (fd < 0)
                         return burrow_error_set(err, errno, "entry `%s`: create", raw_name);
                 la_int64_t end = 0;
@@ -458,11 +466,15 @@ static int unpack_entry(struct unpacker *u, struct archive_entry *e, struct burr
         case AE_IFLNK: {
                 /* Stored as it is, whatever it points at: only following it is dangerous. */
                 const char *target = archive_entry_symlink(e);
-                r = clear_slot(parent, base, false);
-                if (r < 0)
-                        return burrow_error_set(err, -r, "entry `%s`: replacing the old entry", raw_name);
-                if (symlinkat(target ? target : "", parent, base) < 0)
-                        return burrow_error_set(err, errno, "entry `%s`: symlink", raw_name);
+                if (symlinkat(target ? target : "", parent, base) < 0) {
+                        if (errno != EEXIST)
+                                return burrow_error_set(err, errno, "entry `%s`: symlink", raw_name);
+                        r = clear_slot(parent, base, false);
+                        if (r < 0)
+                                return burrow_error_set(err, -r, "entry `%s`: replacing the old entry", raw_name);
+                        if (symlinkat(target ? target : "", parent, base) < 0)
+                                return burrow_error_set(err, errno, "entry `%s`: symlink", raw_name);
+                }
                 return apply_metadata(u, -1, parent, base, e, true, raw_name, err);
         }
         case AE_IFIFO: {

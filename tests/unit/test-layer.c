@@ -253,6 +253,37 @@ int main(void)
         stat("/etc/passwd", &after);
         ok(before.st_mtime == after.st_mtime && before.st_size == after.st_size, "the host's /etc/passwd untouched");
 
+        /* Later entries of one layer replace earlier ones of the same name, whatever the types. */
+        tb_open(&t, 'g');
+        tb_add(&t, "a", AE_IFREG, 0644, "old\n", NULL, NULL);
+        tb_add(&t, "a", AE_IFREG, 0600, "new\n", NULL, NULL);
+        tb_add(&t, "b", AE_IFREG, 0644, "file\n", NULL, NULL);
+        tb_add(&t, "b", AE_IFDIR, 0755, NULL, NULL, NULL);
+        tb_add(&t, "b/inner", AE_IFREG, 0644, "in\n", NULL, NULL);
+        tb_add(&t, "c", AE_IFDIR, 0755, NULL, NULL, NULL);
+        tb_add(&t, "c/x", AE_IFREG, 0644, "x\n", NULL, NULL);
+        tb_add(&t, "c", AE_IFREG, 0644, "now a file\n", NULL, NULL);
+        tb_add(&t, "d", AE_IFREG, 0644, "file\n", NULL, NULL);
+        tb_add(&t, "d", AE_IFLNK, 0777, NULL, "a", NULL);
+        tb_add(&t, "e", AE_IFLNK, 0777, NULL, "/etc", NULL);
+        tb_add(&t, "e", AE_IFDIR, 0755, NULL, NULL, NULL);
+        tb_add(&t, "e/f", AE_IFREG, 0644, "beneath\n", NULL, NULL);
+        tb_add(&t, "g", AE_IFDIR, 0700, NULL, NULL, NULL);
+        tb_add(&t, "g", AE_IFDIR, 0750, NULL, NULL, NULL);
+        ok(unpack(&t, "replace", &st, &err, 0) == 0, "entries that replace earlier ones unpack (%s)", err ? err->msg : "ok");
+        is_str(slurp("replace", "a"), "new\n", "a file replaces a file");
+        ok(lstat_in("replace", "a", &s1) == 0 && (s1.st_mode & 0777) == 0600, "with the new mode");
+        ok(lstat_in("replace", "b", &s1) == 0 && S_ISDIR(s1.st_mode), "a directory replaces a file");
+        is_str(slurp("replace", "b/inner"), "in\n", "and holds its entries");
+        is_str(slurp("replace", "c"), "now a file\n", "a file replaces a directory and its contents");
+        char rl[16] = "";
+        snprintf(p, sizeof(p), "%s/replace/d", top);
+        ok(readlink(p, rl, sizeof(rl) - 1) == 1 && rl[0] == 'a', "a symlink replaces a file");
+        ok(lstat_in("replace", "e", &s1) == 0 && S_ISDIR(s1.st_mode), "a directory replaces a symlink to /etc");
+        is_str(slurp("replace", "e/f"), "beneath\n", "what follows lands beneath it, not in /etc");
+        ok(access("/etc/f", F_OK) < 0 || strcmp(slurp("replace", "e/f"), "beneath\n") == 0, "the host's /etc untouched");
+        ok(lstat_in("replace", "g", &s1) == 0 && (s1.st_mode & 0777) == 0750, "a directory again: kept, new mode");
+
         tb_open(&t, 'g');
         static char big[200000];
         for (size_t i = 0; i < sizeof(big) - 1; i++)
