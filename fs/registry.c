@@ -96,7 +96,7 @@ struct reg {
         bool insecure;
         bool http;
         char ca_file[PATH_MAX];
-        char auth[4096];   /* "Authorization: ..." once known */
+        char auth[16384];  /* "Authorization: ..." once known (tokens with an x5c chain run to kilobytes) */
         char basic[1024];  /* base64 user:pass from an auth file, or "" */
         bool auth_tried;
         char challenge[1024]; /* the last one answered: a new scope (push) asks again */

@@ -393,3 +393,43 @@ dead_port() {
     [[ "$output" != *done* ]]
     [[ "$output" != *$'\e'* ]]
 }
+
+@test "bearer tokens: anonymous pull through a token service; push and login with credentials" {
+    command -v python3 >/dev/null || skip "python3 is missing (it runs the test token service; scripts/install-deps installs it)"
+    tok="$BATS_TEST_TMPDIR/tok"
+    mkdir -p "$tok"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=burrow-token -keyout "$tok/key.pem" -out "$tok/cert.pem" 2>/dev/null
+    tport=$(dead_port)
+    python3 "$TOKEN_SERVER" "$tport" "$tok/key.pem" "$tok/cert.pem" burrow-issuer burrow-registry "$tok/log" alice:s3cret \
+        >"$tok/server.out" 2>&1 3>&- &
+    echo $! >>"$BATS_TEST_TMPDIR/proxy-pids"
+    for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$tport/token" && break; sleep 0.1; done
+    port=$(start_registry "$tok/reg" "$(printf 'auth:\n  token:\n    realm: http://127.0.0.1:%s/token\n    service: burrow-registry\n    issuer: burrow-issuer\n    rootcertbundle: %s\n' \
+        "$tport" "$tok/cert.pem")")
+    skopeo copy -q --dest-tls-verify=false --dest-creds alice:s3cret "oci:$LAYOUT:base" "docker://127.0.0.1:$port/t/busybox:1"
+    : >"$tok/log"
+    export REGISTRY_AUTH_FILE="$BATS_TEST_TMPDIR/auth.json"
+
+    run b pull "127.0.0.1:$port/t/busybox:1"   # no credentials: an anonymous token
+    assert_status 0
+    grep -q "^anonymous repository:t/busybox:pull pull$" "$tok/log"
+    layer=$(ls "$STORE/layers")
+    cmp "$STORE/layers/$layer/bin/busybox" "$SOURCE_ROOTFS/bin/busybox"
+
+    run b push "127.0.0.1:$port/t/busybox:1" "127.0.0.1:$port/t/copy:1"   # anonymous tokens only pull
+    assert_status 125
+    assert_output_has "127.0.0.1:$port"
+
+    run b login -u alice -p wrong "127.0.0.1:$port"
+    assert_status 125
+    assert_output_has "wrong"
+    [ ! -e "$REGISTRY_AUTH_FILE" ]
+    grep -q "^denied alice$" "$tok/log"
+    run b login -u alice -p s3cret "127.0.0.1:$port"
+    assert_status 0
+    run b push "127.0.0.1:$port/t/busybox:1" "127.0.0.1:$port/t/copy:1"
+    assert_status 0
+    grep -q "^alice repository:t/copy:.*push" "$tok/log"
+    run skopeo inspect --tls-verify=false --creds alice:s3cret "docker://127.0.0.1:$port/t/copy:1"
+    assert_status 0
+}
