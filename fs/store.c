@@ -63,8 +63,9 @@ static void warn_network_fs(const char *root, int fd)
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 if ((unsigned long)sf.f_type == bad[i].magic)
                         burrow_warn("the image store `%s` is on %s, where files owned by subordinate IDs and overlay upper "
-                                    "directories do not work reliably; put it on local disk with --root DIR (for example "
-                                    "--root /tmp/$USER/burrow or a node-local scratch directory)",
+                                    "directories do not work reliably; put it on local disk with --root DIR, or for good with "
+                                    "{\"root\": \"/local/scratch/$USER/burrow\"} in ~/.config/burrow/burrow.json (any "
+                                    "node-local directory)",
                                     root, bad[i].name);
 }
 

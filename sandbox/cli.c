@@ -11,7 +11,9 @@
 #include "sandbox/info.h"
 #include "sandbox/run.h"
 #include "sandbox/unshare.h"
+#include "fs/store.h"
 #include "util/log.h"
+#include "util/settings.h"
 
 static const char overview[] =
         "Usage: burrow [GLOBAL OPTIONS] VERB [OPTIONS] [ARGS]\n"
@@ -386,6 +388,34 @@ static int cmd_no_args(const char *verb, int argc, char **argv)
         return 0;
 }
 
+/* --root and --runroot not given: the settings files may name them. */
+static int cli_apply_settings(struct burrow_global *global, struct burrow_error **err)
+{
+        if (global->root && global->runroot)
+                return 0;
+        cleanup_free char *dir = config_dir_default();
+        cleanup_free char *user_file = NULL;
+        const char *env = getenv("BURROW_CONFIG");
+        if (env && *env)
+                user_file = strdup(env);
+        else if (dir && asprintf(&user_file, "%s/burrow.json", dir) < 0)
+                user_file = NULL;
+        struct burrow_settings st;
+        if (burrow_settings_load(BURROW_SYSCONFDIR "/burrow.json", user_file, &st, err) < 0)
+                return -1;
+        if (global->root == NULL && st.root) {
+                global->root = st.root;
+                st.root = NULL;
+                burrow_debug("the store `%s` comes from `%s`", global->root, st.root_from);
+        }
+        if (global->runroot == NULL && st.runroot) {
+                global->runroot = st.runroot;
+                st.runroot = NULL;
+        }
+        burrow_settings_free(&st);
+        return 0;
+}
+
 int cli_main(int argc, char **argv)
 {
         struct burrow_global global = { 0 };
@@ -397,6 +427,10 @@ int cli_main(int argc, char **argv)
         }
         if (done)
                 goto out;
+        if (cli_apply_settings(&global, &err) < 0) {
+                code = cli_fail(err);
+                goto out;
+        }
         if (verb_index >= argc) {
                 cli_help(NULL, stderr);
                 code = BURROW_EXIT_FAILURE;

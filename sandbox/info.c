@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fs/store.h"
 #include "sandbox/runroot.h"
 #include "userns/diagnose.h"
 #include "userns/holder.h"
@@ -269,16 +270,7 @@ after_holder:
 
         cleanup_free char *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
         row(out, "runroot", runroot ? runroot : "?", NULL);
-        if (global->root) {
-                row(out, "store", global->root, NULL);
-        } else {
-                const char *xdg = getenv("XDG_DATA_HOME");
-                const char *home = getenv("HOME");
-                if (xdg && *xdg)
-                        snprintf(value, sizeof(value), "%s/burrow", xdg);
-                else
-                        snprintf(value, sizeof(value), "%s/.local/share/burrow", home ? home : "~");
-                row(out, "store", value, NULL);
-        }
+        cleanup_free char *store = global->root ? strdup(global->root) : store_default_root();
+        row(out, "store", store ? store : "?", NULL);
         return 0;
 }

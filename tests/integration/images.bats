@@ -280,3 +280,29 @@ b() { "$BURROW" --root "$STORE" "$@"; }
     fi
     [ "$(cat "$STORE/store.json")" = "$before" ]
 }
+
+@test "burrow.json moves the store (BURROW_CONFIG or ~/.config/burrow); --root wins; a bad file is named" {
+    cfgstore="$BATS_TEST_TMPDIR/cfgstore-$(id -un)"
+    cfg="$BATS_TEST_TMPDIR/burrow.json"
+    # shellcheck disable=SC2016
+    printf '{"root": "%s/cfgstore-$USER"}\n' "$BATS_TEST_TMPDIR" >"$cfg"
+    BURROW_CONFIG=$cfg run "$BURROW" import "$TARBALL" cfg:1
+    assert_status 0
+    [ -f "$cfgstore/store.json" ]
+    BURROW_CONFIG=$cfg run "$BURROW" images
+    assert_output_has "^localhost/cfg +1 "
+    BURROW_CONFIG=$cfg run "$BURROW" info
+    assert_output_has "^store +$cfgstore$"
+    BURROW_CONFIG=$cfg run "$BURROW" --root "$STORE" images -q
+    [ -z "$output" ]
+    # the user's own file, under XDG_CONFIG_HOME
+    mkdir -p "$BATS_TEST_TMPDIR/xdg/burrow"
+    cp "$cfg" "$BATS_TEST_TMPDIR/xdg/burrow/burrow.json"
+    XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/xdg" run "$BURROW" images
+    assert_output_has "^localhost/cfg +1 "
+    echo '{"root": "relative"}' >"$cfg"
+    BURROW_CONFIG=$cfg run "$BURROW" images
+    assert_status 125
+    assert_output_has "\`$cfg\`: \"root\" must be an absolute path"
+    "$BURROW" unshare rm -rf "$cfgstore"
+}
