@@ -246,7 +246,7 @@ b() { "$BURROW" --root "$STORE" "$@"; }
 }
 
 @test "kill -9 in the middle of a pull: the next pull completes" {
-    for delay in 0.02 0.1; do
+    for delay in 0.02 0.1 "0.$((RANDOM % 3))$((RANDOM % 10))" "0.$((RANDOM % 10))"; do
         b pull -q "127.0.0.1:$PORT/t/top:1" >/dev/null 2>&1 &
         pid=$!
         sleep $delay
@@ -431,5 +431,76 @@ dead_port() {
     assert_status 0
     grep -q "^alice repository:t/copy:.*push" "$tok/log"
     run skopeo inspect --tls-verify=false --creds alice:s3cret "docker://127.0.0.1:$port/t/copy:1"
+    assert_status 0
+}
+
+@test "pull: owners 1000 and 65534 and setuid survive, from gzip, zstd and uncompressed layers" {
+    w="$BATS_TEST_TMPDIR/own"
+    mkdir -p "$w/base/etc"
+    echo u1000 >"$w/base/f1000"
+    echo nobody >"$w/base/f65534"
+    echo gone >"$w/base/etc/gone"
+    cp /bin/busybox "$w/base/suid"
+    chmod 4755 "$w/base/suid"
+    tar -C "$w/base" --owner=1000 --group=1000 -cf "$w/base.tar" f1000
+    tar -C "$w/base" --owner=65534 --group=65534 -rf "$w/base.tar" f65534
+    tar -C "$w/base" --owner=0 --group=0 -rf "$w/base.tar" suid etc
+    gzip -k "$w/base.tar"
+    zstd -q -k "$w/base.tar"
+    run "$BURROW" unshare cat /proc/self/uid_map
+    map=$output
+    for format in gzip zstd none; do
+        case $format in
+            gzip) file="$w/base.tar.gz" suffix=gzip ;;
+            zstd) file="$w/base.tar.zst" suffix=zstd ;;
+            none) file="$w/base.tar" suffix=tar ;;
+        esac
+        run b import "$file" "own-$format:1"
+        assert_status 0
+        dest="127.0.0.1:$PORT/t/own-$format:1"
+        run b push -q "own-$format:1" "$dest"
+        assert_status 0
+        media=$(skopeo inspect --raw --tls-verify=false "docker://$dest" | jq -r '.layers[0].mediaType')
+        [[ "$media" == *"$suffix" ]]
+        fresh="$BATS_TEST_TMPDIR/fresh-$format"
+        run "$BURROW" --root "$fresh" pull -q "$dest"
+        assert_status 0
+        l="$fresh/layers/$(ls "$fresh/layers")"
+        [ "$(cat "$l/f1000")" = u1000 ]
+        [ "$(stat -c %a "$l/suid")" = 4755 ]
+        cmp "$l/suid" /bin/busybox
+        if want=$(outside_id "$map" 1000) && want2=$(outside_id "$map" 65534); then
+            [ "$(stat -c %u:%g "$l/f1000")" = "$want:$want" ]
+            [ "$(stat -c %u:%g "$l/f65534")" = "$want2:$want2" ]
+        else
+            [ "$(stat -c %u "$l/f1000")" = "$(id -u)" ]   # single-ID map: collapsed to the caller
+        fi
+        "$BURROW" unshare rm -rf "$fresh"
+    done
+}
+
+@test "pull: malformed manifests from a registry are clear errors; the store stays empty" {
+    command -v python3 >/dev/null || skip "python3 is missing (it serves the broken manifests; scripts/install-deps installs it)"
+    web="$BATS_TEST_TMPDIR/web"
+    mkdir -p "$web/v2/t/notjson/manifests" "$web/v2/t/v1/manifests" "$web/v2/t/nocfg/manifests"
+    echo '{"schemaVersion": 2, "layers": [' >"$web/v2/t/notjson/manifests/1"
+    echo '{"schemaVersion": 1, "name": "t/v1", "fsLayers": []}' >"$web/v2/t/v1/manifests/1"
+    echo '{"schemaVersion": 2, "config": {"digest": "sha256:nothex"}, "layers": []}' >"$web/v2/t/nocfg/manifests/1"
+    wport=$(dead_port)
+    (cd "$web" && exec python3 -m http.server --bind 127.0.0.1 "$wport" >/dev/null 2>&1 3>&-) &
+    echo $! >>"$BATS_TEST_TMPDIR/proxy-pids"
+    for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$wport/" && break; sleep 0.1; done
+    run b pull "127.0.0.1:$wport/t/notjson:1"
+    assert_status 125
+    assert_output_has "t/notjson:1: the manifest is not valid JSON"
+    run b pull "127.0.0.1:$wport/t/v1:1"
+    assert_status 125
+    assert_output_has "manifest schema version 1 is not supported"
+    run b pull "127.0.0.1:$wport/t/nocfg:1"
+    assert_status 125
+    assert_output_has "no valid config digest"
+    run b images -q
+    [ -z "$output" ]
+    run b pull -q "127.0.0.1:$PORT/t/busybox:1"   # and a good pull works
     assert_status 0
 }
