@@ -142,6 +142,19 @@ int image_commit(struct store *s, const char *config_digest, const char *manifes
         cleanup_close int lock = store_lock(s, err);
         if (lock < 0)
                 return -1;
+        /* A layer found in the store before the lock was taken may have been pruned since by a
+         * concurrent rmi: never record an image whose layers are not all there. */
+        size_t li;
+        json_t *l;
+        json_array_foreach(layers, li, l)
+        {
+                const char *diff_id = json_string_value(json_object_get(l, "diff_id"));
+                const char *digest = json_string_value(json_object_get(l, "digest"));
+                if (!diff_id || !digest || !store_layer_exists(s, diff_id) || !store_blob_exists(s, digest))
+                        return burrow_error_set(err, EAGAIN, "layer %s went away while the image was stored (a `burrow rmi` "
+                                                             "or `image prune` at the same time?); run the command again",
+                                                diff_id ? diff_id : "?");
+        }
         /* The same config again (the same image loaded twice): keep the names it has. */
         cleanup_json json_t *existing = store_image_read(s, config_digest, NULL);
         if (existing && json_is_array(json_object_get(existing, "names")))
@@ -514,11 +527,21 @@ static int prune_layers_in_ns(void *arg, void *result, struct burrow_error **err
                 snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
                 if (json_object_get(job->keep_layers, id))
                         continue;
-                /* Renamed out of sight first, so a crash never leaves half a layer in layers/. */
-                char gone[128];
-                snprintf(gone, sizeof(gone), "tmp/gone-%.64s", de->d_name);
-                if (renameat(dfd, de->d_name, job->s->fd, gone) < 0 || store_remove_tree(job->s->fd, gone) < 0)
-                        return burrow_error_set(err, errno, "removing layer %s from `%s`", id, job->s->root);
+                /* Renamed out of sight first, into an op directory of our own (locked, so a
+                 * concurrent sweep of tmp/ leaves it to us), so a crash never leaves half a
+                 * layer in layers/. */
+                struct store_op op;
+                if (store_op_begin(job->s, "gone", &op, err) < 0)
+                        return -1;
+                int r = renameat(dfd, de->d_name, op.fd, "layer");
+                int e = errno;
+                if (r == 0 && store_remove_tree(op.fd, "layer") < 0) {
+                        r = -1;
+                        e = errno;
+                }
+                store_op_end(job->s, &op);
+                if (r < 0 && e != ENOENT) /* ENOENT: another prune took it first */
+                        return burrow_error_set(err, e, "removing layer %s from `%s`", id, job->s->root);
                 (*freed)++;
         }
         store_clean_tmp(job->s);

@@ -789,8 +789,8 @@ static size_t pull_sources(const struct image_ref *ref, const struct pull_option
         return n + 1;
 }
 
-int image_pull(struct store *s, const struct store_ns *ns, const char *text, const struct pull_options *opts, FILE *out,
-               struct burrow_error **err)
+static int pull_once(struct store *s, const struct store_ns *ns, const char *text, const struct pull_options *opts, FILE *out,
+                     struct burrow_error **err)
 {
         struct image_ref ref;
         if (image_ref_parse(text, "docker.io", &ref, err) < 0)
@@ -952,6 +952,24 @@ int image_pull(struct store *s, const struct store_ns *ns, const char *text, con
         free(body.data);
         free(cbody.data);
         return ret;
+}
+
+int image_pull(struct store *s, const struct store_ns *ns, const char *text, const struct pull_options *opts, FILE *out,
+               struct burrow_error **err)
+{
+        /* A concurrent rmi may prune a layer this pull found in the store and did not fetch:
+         * the commit notices (EAGAIN) and the next round fetches it. */
+        for (int round = 0;; round++) {
+                struct burrow_error *perr = NULL;
+                if (pull_once(s, ns, text, opts, out, &perr) == 0)
+                        return 0;
+                if (perr == NULL || perr->errnum != EAGAIN || round == 2) {
+                        *err = perr;
+                        return -1;
+                }
+                burrow_info("%s", perr->msg);
+                burrow_error_free(perr);
+        }
 }
 
 /* Where `burrow login` keeps credentials: $REGISTRY_AUTH_FILE, else podman's places. */

@@ -504,3 +504,29 @@ dead_port() {
     run b pull -q "127.0.0.1:$PORT/t/busybox:1"   # and a good pull works
     assert_status 0
 }
+
+@test "pulls and removals at once on one store: each ends cleanly; every listed image is whole" {
+    b pull -q "127.0.0.1:$PORT/t/top:1" >"$BATS_TEST_TMPDIR/a" 2>&1 &
+    p1=$!
+    b pull -q "127.0.0.1:$PORT/t/top:1" >"$BATS_TEST_TMPDIR/b" 2>&1 &
+    p2=$!
+    wait $p1
+    wait $p2
+    [ "$(tail -1 "$BATS_TEST_TMPDIR/a")" = "$(tail -1 "$BATS_TEST_TMPDIR/b")" ]   # both succeeded, one image
+    for round in 1 2 3 4; do
+        b rmi "127.0.0.1:$PORT/t/top:1" >"$BATS_TEST_TMPDIR/rmi" 2>&1 &
+        p1=$!
+        b pull -q "127.0.0.1:$PORT/t/top:1" >"$BATS_TEST_TMPDIR/pull" 2>&1 &
+        p2=$!
+        wait $p1 || grep -q "is not in the store" "$BATS_TEST_TMPDIR/rmi" || { cat "$BATS_TEST_TMPDIR/rmi"; false; }   # the pull may not have stored it yet
+        wait $p2 || { cat "$BATS_TEST_TMPDIR/pull"; false; }
+        # whatever is listed has all its layers and blobs
+        for id in $(b images -q); do
+            for d in $(b inspect "$id" | jq -r '.[0].RootFS.diff_ids[]'); do
+                [ -d "$STORE/layers/${d#sha256:}" ] || { echo "round $round: image $id lacks layer $d" >&2; false; }
+            done
+        done
+    done
+    run b pull -q "127.0.0.1:$PORT/t/top:1"
+    assert_status 0
+}
