@@ -52,18 +52,24 @@ static const char overview[] =
         "Run `burrow help VERB` for a verb's options.\n";
 
 static const char run_help[] =
-        "Usage: burrow run --rootfs DIR [OPTIONS] [--] CMD [ARG...]\n"
+        "Usage: burrow run [OPTIONS] IMAGE [CMD [ARG...]]\n"
+        "       burrow run --rootfs DIR [OPTIONS] [--] CMD [ARG...]\n"
         "\n"
-        "Run CMD in new user, mount, PID, UTS, IPC and network namespaces with DIR as its root.\n"
-        "Options stop at the first argument that is not one (CMD's own options are left alone).\n"
+        "Run CMD in new user, mount, PID, UTS, IPC and network namespaces, in a container made from\n"
+        "IMAGE (its layers under a writable one, assembled with kernel overlayfs; the image's Env,\n"
+        "Entrypoint, Cmd, WorkingDir and User apply) or with DIR as its root. Options stop at the\n"
+        "first argument that is not one (CMD's own options are left alone).\n"
         "\n"
         "Options:\n"
-        "  --rootfs DIR              directory to use as the container's /\n"
+        "  --rootfs DIR              directory to use as the container's / (instead of IMAGE)\n"
+        "  --name NAME               name of the container (default: a generated one)\n"
+        "  --entrypoint CMD          replace the image's entrypoint (\"\" clears it)\n"
         "  -v, --volume HOST:CTR[:ro]  bind-mount HOST (absolute, or starting with ./) at CTR\n"
         "  -e, --env KEY=VAL|KEY     set an environment variable (KEY alone copies burrow's)\n"
         "  -w, --workdir DIR         working directory inside (created if missing)\n"
         "  --hostname NAME           container hostname (default: the short container ID)\n"
-        "  -u, --user UID[:GID]      run as UID (and GID, default 0) inside; must be mapped\n"
+        "  -u, --user USER[:GROUP]   run as USER (and GROUP, default 0): numbers, or names from the\n"
+        "                            container's /etc/passwd and /etc/group; must be mapped\n"
         "  -i, --interactive         pass stdin to the container (otherwise it reads /dev/null)\n"
         "  -t, --tty                 give the container a pseudo-terminal\n"
         "  --init / --no-init        PID 1 is burrow's init (default), or CMD itself\n"
@@ -71,7 +77,8 @@ static const char run_help[] =
         "  --userns MODE             auto (default: your subordinate ID range if you have one, else a\n"
         "                            single-ID map), single, or keep-id (your UID/GID inside = yours outside)\n"
         "  --group-add GID           add a supplementary group (repeatable; needs a GID range)\n"
-        "  --rm                      remove the container when it exits (always the case with --rootfs)\n"
+        "  --rm                      remove the container and its writable layer when it exits\n"
+        "                            (--rootfs runs keep nothing in any case)\n"
         "  -h, --help                show this help\n"
         "\n"
         "Exit status: CMD's status; 128+N if a signal N killed it; 125 if burrow failed;\n"
@@ -232,9 +239,12 @@ static int append_str(char ***arr, size_t *n, const char *s)
 
 int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *help, struct burrow_error **err)
 {
-        enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM, OPT_USERNS, OPT_GROUP_ADD };
+        enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM, OPT_USERNS, OPT_GROUP_ADD, OPT_NAME,
+               OPT_ENTRYPOINT };
         static const struct option longs[] = {
                 { "rootfs", required_argument, NULL, OPT_ROOTFS },
+                { "name", required_argument, NULL, OPT_NAME },
+                { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
                 { "volume", required_argument, NULL, 'v' },
                 { "env", required_argument, NULL, 'e' },
                 { "workdir", required_argument, NULL, 'w' },
@@ -261,6 +271,15 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 case OPT_ROOTFS:
                         if (set_string(&cfg->rootfs, optarg, "--rootfs", err) < 0)
                                 return -1;
+                        break;
+                case OPT_NAME:
+                        if (set_string(&cfg->name, optarg, "--name", err) < 0)
+                                return -1;
+                        break;
+                case OPT_ENTRYPOINT:
+                        if (set_string(&cfg->entrypoint, optarg, "--entrypoint", err) < 0)
+                                return -1;
+                        cfg->has_entrypoint = true;
                         break;
                 case 'v': {
                         struct burrow_bind b;
@@ -293,11 +312,26 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                         if (set_string(&cfg->hostname, optarg, "--hostname", err) < 0)
                                 return -1;
                         break;
-                case 'u':
-                        if (burrow_user_parse(optarg, &cfg->uid, &cfg->gid, &cfg->has_gid, err) < 0)
+                case 'u': {
+                        struct burrow_error *numeric = NULL;
+                        if (burrow_user_parse(optarg, &cfg->uid, &cfg->gid, &cfg->has_gid, &numeric) == 0) {
+                                cfg->has_user = true;
+                                free(cfg->user_name);
+                                cfg->user_name = NULL;
+                                break;
+                        }
+                        burrow_error_free(numeric);
+                        /* names: looked up in the container's /etc/passwd and /etc/group */
+                        const char *colon = strchr(optarg, ':');
+                        if (optarg[0] == '\0' || optarg[0] == ':' || strpbrk(optarg, "/ \t\n") ||
+                            (colon && (colon[1] == '\0' || strchr(colon + 1, ':'))))
+                                return burrow_error_set(err, 0, "bad user `%s`: expected USER[:GROUP], each a name or a number",
+                                                        optarg);
+                        if (set_string(&cfg->user_name, optarg, "-u", err) < 0)
                                 return -1;
-                        cfg->has_user = true;
+                        cfg->has_user = false;
                         break;
+                }
                 case 'i':
                         cfg->interactive = true;
                         break;
@@ -341,6 +375,11 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                         return cli_option_error("run", argv[token], opt, err);
                 }
         }
+        /* Without --rootfs the first argument is the image, as with docker run. */
+        if (cfg->rootfs == NULL && optind < argc && set_string(&cfg->image, argv[optind++], "image", err) < 0)
+                return -1;
+        if (cfg->rootfs && (cfg->name || cfg->has_entrypoint))
+                return burrow_error_set(err, 0, "%s is for image containers, not with --rootfs", cfg->name ? "--name" : "--entrypoint");
         size_t n = 0;
         for (int i = optind; i < argc; i++)
                 if (append_str(&cfg->argv, &n, argv[i]) < 0)

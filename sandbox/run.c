@@ -24,6 +24,7 @@
 #include "fs/rootfs.h"
 #include "net/net.h"
 #include "sandbox/exec.h"
+#include "sandbox/imagectr.h"
 #include "sandbox/init.h"
 #include "sandbox/mounts.h"
 #include "sandbox/runroot.h"
@@ -39,6 +40,7 @@
 /* What the clone child needs; it lives in the parent's memory, copied by clone. */
 struct child_args {
         const struct burrow_run_config *cfg;
+        const struct image_ctr *ic; /* NULL for --rootfs */
         const char *rootfs;   /* absolute */
         const char *hostname;
         char *const *envp;
@@ -88,19 +90,38 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
                 return burrow_error_set(err, errno, "setting hostname `%s`", a->hostname);
         uint32_t outside;
         struct mounts_options mopts = { .devpts_gid5 = idmap_to_outside(&a->plan->gids, 5, &outside) };
+        if (a->ic) {
+                if (image_ctr_mount(a->ic, err) < 0)
+                        return -1;
+                /* no host directory stays open in the container */
+                close(a->ic->store->fd);
+                if (a->ic->running_fd >= 0)
+                        close(a->ic->running_fd);
+        }
         if (mounts_setup(cfg, &mopts, err) < 0)
                 return -1;
+        bool has_user = cfg->has_user, has_gid = cfg->has_gid;
+        uid_t uid = cfg->uid;
+        gid_t gid = cfg->gid;
+        if (cfg->user_name) {
+                if (resolve_user_in_root(cfg->user_name, &uid, &gid, err) < 0)
+                        return burrow_error_wrap(err, "-u %s", cfg->user_name);
+                has_user = has_gid = true;
+        }
         /* docker creates a missing working directory (as root, before switching users). */
         if (cfg->workdir && mkdir_parents(cfg->workdir, 0755) < 0)
                 return burrow_error_set(err, errno, "creating working directory `%s` (-w)", cfg->workdir);
         if (!a->plan->deny_setgroups && setgroups(cfg->n_group_add, cfg->group_add) < 0)
                 return burrow_error_set(err, errno, "setting supplementary groups");
-        if (cfg->has_user) {
-                gid_t gid = cfg->has_gid ? cfg->gid : 0;
+        if (has_user) {
+                if (!has_gid)
+                        gid = 0;
                 if (setresgid(gid, gid, gid) < 0)
-                        return burrow_error_set(err, errno, "switching to gid %u", (unsigned)gid);
-                if (setresuid(cfg->uid, cfg->uid, cfg->uid) < 0)
-                        return burrow_error_set(err, errno, "switching to uid %u", (unsigned)cfg->uid);
+                        return burrow_error_set(err, errno, "switching to gid %u%s", (unsigned)gid,
+                                                errno == EINVAL ? " (not mapped in the container)" : "");
+                if (setresuid(uid, uid, uid) < 0)
+                        return burrow_error_set(err, errno, "switching to uid %u%s", (unsigned)uid,
+                                                errno == EINVAL ? " (not mapped in the container)" : "");
         }
         if (cfg->workdir && chdir(cfg->workdir) < 0)
                 return burrow_error_set(err, errno, "cannot change to working directory `%s` (-w)", cfg->workdir);
@@ -203,28 +224,45 @@ static void warn_single_map_once(const char *runroot, const struct idmap_plan *p
                     plan->why, pw ? pw->pw_name : "USER");
 }
 
-int burrow_run(const struct burrow_global *global, const struct burrow_run_config *cfg, int *exit_code,
+static void cleanup_image_ctrp(struct image_ctr **ic)
+{
+        if (*ic)
+                image_ctr_free(*ic);
+}
+
+int burrow_run(const struct burrow_global *global, const struct burrow_run_config *user_cfg, int *exit_code,
                struct burrow_error **err)
 {
-        if (cfg->rootfs == NULL)
-                return burrow_error_set(err, 0, "no root filesystem given: use --rootfs DIR");
-        if (cfg->argv == NULL || cfg->argv[0] == NULL)
+        if (user_cfg->rootfs == NULL && user_cfg->image == NULL)
+                return burrow_error_set(err, 0, "no image given: burrow run IMAGE [CMD...] (or --rootfs DIR CMD...)");
+        if (user_cfg->rootfs && (user_cfg->argv == NULL || user_cfg->argv[0] == NULL))
                 return burrow_error_set(err, 0, "no command given: burrow run --rootfs DIR CMD [ARG...]");
+        cleanup_free char *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
+        if (runroot == NULL)
+                return burrow_error_set(err, ENOMEM, "runroot path");
+        if (runroot_ensure(runroot, err) < 0)
+                return -1;
+        /* The run as it will happen: the user's options, plus what an image says. */
+        struct burrow_run_config effective = *user_cfg;
+        struct image_ctr ic_storage;
+        __attribute__((cleanup(cleanup_image_ctrp))) struct image_ctr *ic = NULL;
+        char id[65];
+        if (user_cfg->image) {
+                ic = &ic_storage;
+                if (image_ctr_prepare(global, runroot, &effective, ic, err) < 0)
+                        return -1;
+                effective.rootfs = ic->merged;
+                memcpy(id, ic->id, sizeof(id));
+        } else if (random_hex(id, 32, err) < 0) {
+                return -1;
+        }
+        const struct burrow_run_config *cfg = &effective;
         cleanup_close int rootfd = rootfs_open(cfg->rootfs, err);
         if (rootfd < 0)
                 return -1;
         char rootfs[PATH_MAX];
         if (realpath(cfg->rootfs, rootfs) == NULL)
                 return burrow_error_set(err, errno, "resolving rootfs `%s`", cfg->rootfs);
-
-        cleanup_free char *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
-        if (runroot == NULL)
-                return burrow_error_set(err, ENOMEM, "runroot path");
-        if (runroot_ensure(runroot, err) < 0)
-                return -1;
-        char id[65];
-        if (random_hex(id, 32, err) < 0)
-                return -1;
         char short_id[13];
         memcpy(short_id, id, 12);
         short_id[12] = '\0';
@@ -238,13 +276,11 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         if (userns_holder_for_caller(runroot, cfg->userns, !global->no_userns_holder, plan, &nsfd, err) < 0)
                 return -1;
         /* keep-id: the workload runs as the caller's own IDs unless -u says otherwise. */
-        struct burrow_run_config effective = *cfg;
-        if (plan->kind == IDMAP_KEEP_ID && !cfg->has_user) {
+        if (plan->kind == IDMAP_KEEP_ID && !cfg->has_user && !cfg->user_name) {
                 effective.has_user = effective.has_gid = true;
                 effective.uid = plan->keep_uid;
                 effective.gid = plan->keep_gid;
         }
-        cfg = &effective;
         if (check_ids_mapped(cfg, plan, err) < 0)
                 return -1;
         if (plan->no_range)
@@ -264,7 +300,7 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                 sigprocmask(SIG_SETMASK, &saved_mask, NULL);
                 return burrow_error_set(err, errno, "signalfd");
         }
-        struct child_args args = { .cfg = cfg, .rootfs = rootfs, .hostname = hostname, .envp = envp,
+        struct child_args args = { .cfg = cfg, .ic = ic, .rootfs = rootfs, .hostname = hostname, .envp = envp,
                                    .plan = plan, .saved_mask = saved_mask };
         unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
         if (cfg->net == BURROW_NET_NONE)
@@ -310,5 +346,14 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         sigprocmask(SIG_SETMASK, &saved_mask, NULL);
         if (ret == 0)
                 *exit_code = init_exit_code(status);
+        if (ic) {
+                /* The container's mounts died with its mount namespace: its files can go now. */
+                struct burrow_error *ferr = NULL;
+                /* a container that never ran (setup failed) is not kept */
+                if (image_ctr_finish(ic, cfg->remove || ret < 0, ret == 0 ? *exit_code : -1, &ferr) < 0) {
+                        burrow_warn("container %.12s: %s", id, ferr->msg);
+                        burrow_error_free(ferr);
+                }
+        }
         return ret;
 }

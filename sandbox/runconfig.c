@@ -28,6 +28,10 @@ void burrow_bind_free(struct burrow_bind *b)
 void burrow_run_config_free(struct burrow_run_config *cfg)
 {
         free(cfg->rootfs);
+        free(cfg->image);
+        free(cfg->name);
+        free(cfg->entrypoint);
+        free(cfg->user_name);
         for (char **a = cfg->argv; a && *a; a++)
                 free(*a);
         free(cfg->argv);

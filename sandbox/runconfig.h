@@ -23,7 +23,12 @@ struct burrow_global {
 };
 
 struct burrow_run_config {
-        char *rootfs;   /* host directory used as / */
+        char *rootfs;   /* --rootfs: host directory used as / */
+        char *image;    /* or an image of the store (the first argument without --rootfs) */
+        char *name;     /* --name of the container (image containers) */
+        char *entrypoint; /* --entrypoint: replaces the image's ("" clears it) */
+        bool has_entrypoint;
+        char *user_name;  /* a user (and group) by name, "NAME[:GROUP]", resolved in the rootfs */
         char **argv;    /* the workload and its arguments */
         char **env;     /* -e entries as given: KEY=VAL, or KEY (taken from burrow's environment) */
         size_t n_env;

@@ -196,6 +196,10 @@ int userns_holder_enter(int nsfd, struct burrow_error **err)
 {
         /* We keep our IDs as the namespace maps them (0 with "auto", our own with keep-id, so
          * what we write in the runroot stays ours) and gain every capability there. */
+        struct stat want, have;
+        if (fstat(nsfd, &want) == 0 && stat("/proc/self/ns/user", &have) == 0 && want.st_ino == have.st_ino &&
+            want.st_dev == have.st_dev)
+                return 0; /* already there (burrow run joined it before the container's cleanup) */
         if (setns(nsfd, CLONE_NEWUSER) < 0)
                 return burrow_error_set(err, errno, "entering the user namespace holder");
         return 0;

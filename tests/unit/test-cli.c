@@ -62,6 +62,14 @@ int main(void)
         ok(cfg.init, "init is on by default");
         burrow_run_config_free(&cfg);
 
+        burrow_run_config_init(&cfg);
+        char **img = ARGV("run", "-u", "bob:staff", "--name", "web", "debian:12", "ls", "-l");
+        ok(cli_parse_run(7, img, &cfg, &help, &err) == 0 && cfg.image && strcmp(cfg.image, "debian:12") == 0 &&
+                   strcmp(cfg.argv[0], "ls") == 0 && strcmp(cfg.name, "web") == 0 && cfg.user_name &&
+                   strcmp(cfg.user_name, "bob:staff") == 0 && !cfg.has_user,
+           "run IMAGE CMD: the first argument is the image; -u by name kept for the rootfs");
+        burrow_run_config_free(&cfg);
+
         const struct {
                 int argc;
                 char **argv;
@@ -71,8 +79,10 @@ int main(void)
                 { 3, ARGV("run", "-Z", "x"), "unknown option `-Z`" },
                 { 2, ARGV("run", "--rootfs"), "needs a value" },
                 { 3, ARGV("run", "--net=slurp", "x"), "unknown network mode `slurp`" },
-                { 3, ARGV("run", "-u", "bob"), "numeric UID" },
-                { 3, ARGV("run", "-u", "1:g"), "numeric GID" },
+                { 3, ARGV("run", "-u", ""), "expected USER[:GROUP]" },
+                { 3, ARGV("run", "-u", "a/b"), "expected USER[:GROUP]" },
+                { 3, ARGV("run", "-u", "bob:"), "expected USER[:GROUP]" },
+                { 5, ARGV("run", "--name", "n", "--rootfs", "x"), "--name is for image containers" },
                 { 3, ARGV("run", "-w", "rel"), "absolute" },
                 { 3, ARGV("run", "-e", "=x"), "KEY=VALUE" },
                 { 3, ARGV("run", "-v", "/tmp"), "HOST-PATH:CONTAINER-PATH" },

@@ -1,0 +1,303 @@
+#include "config.h"
+
+#include "sandbox/imagectr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "fs/nsexec.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+static void cleanup_jsonp(json_t **j)
+{
+        json_decref(*j);
+}
+#define cleanup_json __attribute__((cleanup(cleanup_jsonp)))
+
+/* A NULL-terminated copy of a JSON array of strings appended to OUT (of *n entries). */
+static int strv_append_json(char ***out, size_t *n, json_t *arr, const char *what, struct burrow_error **err)
+{
+        size_t i;
+        json_t *v;
+        json_array_foreach(arr, i, v)
+        {
+                if (!json_is_string(v))
+                        return burrow_error_set(err, 0, "the image's %s holds something that is not a string", what);
+                char **bigger = realloc(*out, (*n + 2) * sizeof(char *));
+                if (bigger == NULL)
+                        return burrow_error_set(err, ENOMEM, "%s", what);
+                *out = bigger;
+                if ((bigger[*n] = strdup(json_string_value(v))) == NULL)
+                        return burrow_error_set(err, ENOMEM, "%s", what);
+                bigger[++*n] = NULL;
+        }
+        return 0;
+}
+
+static int strv_append(char ***out, size_t *n, char *const *src, struct burrow_error **err)
+{
+        for (; src && *src; src++) {
+                char **bigger = realloc(*out, (*n + 2) * sizeof(char *));
+                if (bigger == NULL)
+                        return burrow_error_set(err, ENOMEM, "command");
+                *out = bigger;
+                if ((bigger[*n] = strdup(*src)) == NULL)
+                        return burrow_error_set(err, ENOMEM, "command");
+                bigger[++*n] = NULL;
+        }
+        return 0;
+}
+
+static json_t *strv_to_json(char *const *v)
+{
+        json_t *a = json_array();
+        for (; v && *v; v++)
+                json_array_append_new(a, json_string(*v));
+        return a;
+}
+
+int image_ctr_prepare(const struct burrow_global *global, const char *runroot, struct burrow_run_config *eff,
+                      struct image_ctr *ic, struct burrow_error **err)
+{
+        memset(ic, 0, sizeof(*ic));
+        ic->running_fd = -1;
+        struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
+        if ((ic->ns_plan = store_ns_plan_new(&ns, err)) == NULL)
+                return -1;
+        cleanup_free char *root = global->root ? strdup(global->root) : store_default_root();
+        if (root == NULL)
+                return burrow_error_set(err, ENOMEM, "store path");
+        if (store_open(root, &ic->store, err) < 0)
+                return -1;
+        char image_id[DIGEST_STR_LEN + 1];
+        if (store_resolve(ic->store, eff->image, image_id, err) < 0)
+                return burrow_error_hint(err, "pull it first: burrow pull %s", eff->image);
+        cleanup_json json_t *rec = store_image_read(ic->store, image_id, err);
+        if (rec == NULL)
+                return -1;
+        const char *config_digest = json_string_value(json_object_get(rec, "config"));
+        cleanup_free char *config_text = NULL;
+        size_t config_len = 0;
+        if (config_digest == NULL || store_blob_read(ic->store, config_digest, &config_text, &config_len, err) < 0)
+                return err && *err ? -1 : burrow_error_set(err, 0, "image %s has no config", image_id);
+        json_error_t je;
+        cleanup_json json_t *image_config = json_loadb(config_text, config_len, 0, &je);
+        if (image_config == NULL)
+                return burrow_error_set(err, 0, "the config of image %s is not valid JSON (line %d: %s)", image_id, je.line, je.text);
+        json_t *c = json_object_get(image_config, "config");
+
+        /* argv: the entrypoint, then the command given or the image's Cmd (docker's rules:
+         * --entrypoint also drops the image's Cmd). */
+        size_t n = 0;
+        if (eff->has_entrypoint) {
+                if (eff->entrypoint[0]) {
+                        char *one[] = { eff->entrypoint, NULL };
+                        if (strv_append(&ic->argv, &n, one, err) < 0)
+                                return -1;
+                }
+        } else if (strv_append_json(&ic->argv, &n, json_object_get(c, "Entrypoint"), "Entrypoint", err) < 0) {
+                return -1;
+        }
+        if (eff->argv && eff->argv[0]) {
+                if (strv_append(&ic->argv, &n, eff->argv, err) < 0)
+                        return -1;
+        } else if (!eff->has_entrypoint && strv_append_json(&ic->argv, &n, json_object_get(c, "Cmd"), "Cmd", err) < 0) {
+                return -1;
+        }
+        if (n == 0)
+                return burrow_error_set(err, 0, "image `%s` has no Entrypoint or Cmd: give a command (burrow run %s CMD)",
+                                        eff->image, eff->image);
+        /* Env: the image's, then -e (later entries win). */
+        size_t ne = 0;
+        if (strv_append_json(&ic->env, &ne, json_object_get(c, "Env"), "Env", err) < 0)
+                return -1;
+        for (size_t i = 0; i < eff->n_env; i++) {
+                char *one[] = { eff->env[i], NULL };
+                if (strv_append(&ic->env, &ne, one, err) < 0)
+                        return -1;
+        }
+        const char *wd = json_string_value(json_object_get(c, "WorkingDir"));
+        if (eff->workdir == NULL && wd && wd[0] == '/' && (ic->workdir = strdup(wd)) == NULL)
+                return burrow_error_set(err, ENOMEM, "workdir");
+        const char *user = json_string_value(json_object_get(c, "User"));
+        if (!eff->has_user && eff->user_name == NULL && user && *user) {
+                struct burrow_error *numeric = NULL;
+                if (burrow_user_parse(user, &eff->uid, &eff->gid, &eff->has_gid, &numeric) == 0)
+                        eff->has_user = true;
+                else if ((ic->user_name = strdup(user)) == NULL)
+                        return burrow_error_set(err, ENOMEM, "user");
+                burrow_error_free(numeric);
+        }
+
+        json_t *layers = json_array();
+        cleanup_json json_t *layers_owner = layers;
+        size_t i;
+        json_t *l;
+        json_array_foreach(json_object_get(rec, "layers"), i, l)
+                json_array_append(layers, json_object_get(l, "diff_id"));
+        cleanup_json json_t *record = json_pack("{s:o, s:s, s:s, s:O}", "argv", strv_to_json(ic->argv), "image_name", eff->image,
+                                                "driver", "overlay", "layers", layers);
+        if (record == NULL)
+                return burrow_error_set(err, ENOMEM, "container record");
+        if (container_create(ic->store, image_id, eff->name, record, ic->id, err) < 0)
+                return -1;
+        ic->created = true;
+        cleanup_free char *opts = NULL;
+        if (container_overlay_options(ic->store, layers, ic->id, &opts, err) < 0)
+                return -1;
+        /* userxattr: the opaque marks are user.overlay.opaque (trusted.* is root's) */
+        if (asprintf(&ic->overlay_opts, "%s,userxattr", opts) < 0) {
+                ic->overlay_opts = NULL;
+                return burrow_error_set(err, ENOMEM, "overlay options");
+        }
+        if ((ic->running_fd = container_lock_running(ic->store, ic->id, err)) < 0)
+                return -1;
+        char real[PATH_MAX];
+        if (realpath(ic->store->root, real) == NULL)
+                return burrow_error_set(err, errno, "resolving the store `%s`", ic->store->root);
+        if ((size_t)snprintf(ic->merged, sizeof(ic->merged), "%.3900s/containers/%s/merged", real, ic->id) >= sizeof(ic->merged) ||
+            strlen(real) > 3900)
+                return burrow_error_set(err, ENAMETOOLONG, "the store path `%s`", real);
+        snprintf(ic->store_path, sizeof(ic->store_path), "%s", real);
+
+        eff->argv = ic->argv;
+        eff->env = ic->env;
+        eff->n_env = ne;
+        if (ic->workdir)
+                eff->workdir = ic->workdir;
+        if (ic->user_name)
+                eff->user_name = ic->user_name;
+        return 0;
+}
+
+int image_ctr_mount(const struct image_ctr *ic, struct burrow_error **err)
+{
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return burrow_error_set(err, errno, "making the mount tree private");
+        /* Relative paths: the options stay within one page however many layers there are. By
+         * path, not by the store's descriptor: that one still points into the parent's mount
+         * namespace, where overlay refuses to take its upper directory from. */
+        if (chdir(ic->store_path) < 0)
+                return burrow_error_set(err, errno, "entering the store `%s`", ic->store_path);
+        char target[128];
+        snprintf(target, sizeof(target), "containers/%s/merged", ic->id);
+        if (mount("overlay", target, "overlay", 0, ic->overlay_opts) < 0) {
+                int e = errno;
+                return burrow_error_set(err, e, "mounting the container's root filesystem with kernel overlayfs in `%s/%s`%s",
+                                        ic->store->root, target,
+                                        e == EINVAL || e == EPERM ? " (a user namespace needs Linux >= 5.11 for overlayfs; see "
+                                                                    "`burrow info`)"
+                                                                  : "");
+        }
+        if (chdir("/") < 0)
+                return burrow_error_set(err, errno, "chdir /");
+        return 0;
+}
+
+int image_ctr_finish(struct image_ctr *ic, bool remove, int exit_code, struct burrow_error **err)
+{
+        if (!ic->created || ic->finished)
+                return 0;
+        ic->finished = true;
+        if (ic->running_fd >= 0) {
+                close(ic->running_fd);
+                ic->running_fd = -1;
+        }
+        if (!remove)
+                return container_record_exit(ic->store, ic->id, exit_code, err);
+        return container_remove_with(ic->store, ic->ns_plan, ic->id, err);
+}
+
+void image_ctr_free(struct image_ctr *ic)
+{
+        if (ic->created && !ic->finished) {
+                struct burrow_error *err = NULL;
+                if (image_ctr_finish(ic, true, 0, &err) < 0) {
+                        burrow_warn("removing the container %.12s that did not start: %s", ic->id, err->msg);
+                        burrow_error_free(err);
+                }
+        }
+        if (ic->running_fd >= 0)
+                close(ic->running_fd);
+        store_ns_plan_free(ic->ns_plan);
+        store_free(ic->store);
+        free(ic->overlay_opts);
+        for (char **a = ic->argv; a && *a; a++)
+                free(*a);
+        free(ic->argv);
+        for (char **e = ic->env; e && *e; e++)
+                free(*e);
+        free(ic->env);
+        free(ic->workdir);
+        free(ic->user_name);
+        memset(ic, 0, sizeof(*ic));
+        ic->running_fd = -1;
+}
+
+static bool all_digits(const char *s)
+{
+        if (*s == '\0')
+                return false;
+        for (; *s; s++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return true;
+}
+
+int resolve_user_in_root(const char *spec, uid_t *uid, gid_t *gid, struct burrow_error **err)
+{
+        char user[256], group[256] = "";
+        const char *colon = strchr(spec, ':');
+        snprintf(user, sizeof(user), "%.*s", colon ? (int)(colon - spec) : (int)strlen(spec), spec);
+        if (colon)
+                snprintf(group, sizeof(group), "%s", colon + 1);
+        bool found = false;
+        *gid = 0;
+        /* fgetpwent/fgetgrent read the container's files, never NSS of the host. */
+        FILE *f = fopen("/etc/passwd", "re");
+        if (f) {
+                struct passwd *pw;
+                while ((pw = fgetpwent(f)) != NULL) {
+                        if (all_digits(user) ? pw->pw_uid == (uid_t)strtoul(user, NULL, 10) : strcmp(pw->pw_name, user) == 0) {
+                                *uid = pw->pw_uid;
+                                *gid = pw->pw_gid;
+                                found = true;
+                                break;
+                        }
+                }
+                fclose(f);
+        }
+        if (!found && all_digits(user)) {
+                *uid = (uid_t)strtoul(user, NULL, 10);
+                found = true;
+        }
+        if (!found)
+                return burrow_error_set(err, 0, "user `%s` is not in the container's /etc/passwd", user);
+        if (group[0] == '\0')
+                return 0;
+        if (all_digits(group)) {
+                *gid = (gid_t)strtoul(group, NULL, 10);
+                return 0;
+        }
+        f = fopen("/etc/group", "re");
+        if (f) {
+                struct group *gr;
+                while ((gr = fgetgrent(f)) != NULL) {
+                        if (strcmp(gr->gr_name, group) == 0) {
+                                *gid = gr->gr_gid;
+                                fclose(f);
+                                return 0;
+                        }
+                }
+                fclose(f);
+        }
+        return burrow_error_set(err, 0, "group `%s` is not in the container's /etc/group", group);
+}

@@ -1,0 +1,47 @@
+/* `burrow run IMAGE`: the container record, the image config applied to the run, the overlay
+ * options, and the user lookup in the container's own /etc/passwd. */
+#ifndef BURROW_SANDBOX_IMAGECTR_H
+#define BURROW_SANDBOX_IMAGECTR_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "fs/container.h"
+#include "fs/store.h"
+#include "sandbox/runconfig.h"
+#include "util/error.h"
+
+struct image_ctr {
+        struct store *store;
+        char id[CONTAINER_ID_LEN + 1];
+        char *overlay_opts; /* for mount(2), paths relative to the store root */
+        char merged[PATH_MAX];
+        char store_path[PATH_MAX]; /* the store's real path */
+        int running_fd;     /* flock on containers/ID/running while it runs */
+        bool created;
+        bool finished;   /* image_ctr_finish ran: otherwise image_ctr_free removes it */
+        struct store_ns_plan *ns_plan; /* how to enter the store's namespace, worked out up front */
+        /* what the run config points at, owned here */
+        char **argv;
+        char **env;
+        char *workdir;
+        char *user_name;
+};
+
+/* Open the store, find the image, make the container and fill EFFECTIVE (a copy of the user's
+ * config) with what the image says: argv from Entrypoint and Cmd, Env before -e, WorkingDir and
+ * User unless -w/-u, rootfs = the merged directory. */
+int image_ctr_prepare(const struct burrow_global *global, const char *runroot, struct burrow_run_config *effective,
+                      struct image_ctr *ic, struct burrow_error **err);
+/* In the container's mount namespace (the child): mount the overlay on the merged directory. */
+int image_ctr_mount(const struct image_ctr *ic, struct burrow_error **err);
+/* After the run: remove the container (--rm) or record its exit code. */
+int image_ctr_finish(struct image_ctr *ic, bool remove, int exit_code, struct burrow_error **err);
+/* Frees; a container made but never finished (setup failed) is removed. */
+void image_ctr_free(struct image_ctr *ic);
+
+/* After pivot_root: "USER[:GROUP]" by name or number from /etc/passwd and /etc/group. Without
+ * GROUP, the user's primary group. */
+int resolve_user_in_root(const char *spec, uid_t *uid, gid_t *gid, struct burrow_error **err);
+
+#endif
