@@ -241,6 +241,19 @@ bool container_is_running(struct store *s, const char *id)
         return flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
+int container_record_start(struct store *s, const char *id, struct burrow_error **err)
+{
+        char dir[128];
+        snprintf(dir, sizeof(dir), "containers/%s", id);
+        cleanup_close int fd = openat(s->fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return burrow_error_set(err, errno, "opening `%s/%s`", s->root, dir);
+        cleanup_json json_t *state = json_pack("{s:s, s:I}", "status", "running", "started", (json_int_t)time(NULL));
+        if (state == NULL)
+                return burrow_error_set(err, ENOMEM, "state");
+        return store_write_json_at(fd, "state.json", state, err);
+}
+
 int container_record_exit(struct store *s, const char *id, int exit_code, struct burrow_error **err)
 {
         char dir[128];
@@ -320,7 +333,10 @@ json_t *container_list(struct store *s, struct burrow_error **err)
                 bool running = container_is_running(s, id);
                 json_object_set_new(cfg, "status", json_string(running ? "running" : state ? "exited" : "created"));
                 if (!running && state) {
-                        json_object_set(cfg, "exit_code", json_object_get(state, "exit_code"));
+                        /* "running" with nobody holding the lock: its burrow died (kill -9, a
+                         * reboot) and took the container along; how it ended is unknown. */
+                        json_t *code = json_object_get(state, "exit_code");
+                        json_object_set(cfg, "exit_code", code ? code : json_null());
                         json_object_set(cfg, "finished", json_object_get(state, "finished"));
                 }
                 json_array_append_new(out, cfg);

@@ -36,7 +36,8 @@ json_t *container_config(struct store *s, const char *id, struct burrow_error **
  * already running is an error. */
 int container_lock_running(struct store *s, const char *id, struct burrow_error **err);
 bool container_is_running(struct store *s, const char *id);
-/* Record how it ended. */
+/* Record that it started, and how it ended. */
+int container_record_start(struct store *s, const char *id, struct burrow_error **err);
 int container_record_exit(struct store *s, const char *id, int exit_code, struct burrow_error **err);
 
 /* Remove it (upper layer and all) in the store's user namespace. Refuses a running one unless

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs/container.h"
 #include "fs/layer.h"
 #include "fs/reference.h"
 #include "userns/idmap.h"
@@ -636,6 +637,39 @@ int image_remove(struct store *s, const struct store_ns *ns, const char *ref, bo
                 return burrow_error_set(err, 0, "image %.12s has %zu names; remove them one by one, or use -f to remove the image "
                                                 "and all its names",
                                         digest_hex(id), json_array_size(names));
+        /* Containers stand on the image's layers: refuse, or with -f take the stopped ones along. */
+        cleanup_json json_t *users = container_users_of_image(s, id);
+        if (json_array_size(users) > 0) {
+                char list[512] = "";
+                size_t ui;
+                json_t *u;
+                json_array_foreach(users, ui, u)
+                {
+                        size_t used = strlen(list);
+                        snprintf(list + used, sizeof(list) - used, "%s%s", ui ? ", " : "", json_string_value(u));
+                }
+                if (!force)
+                        return burrow_error_set(err, 0, "image %.12s is used by container%s %s: remove %s first (burrow rm), or use "
+                                                        "`burrow rmi -f` to remove %s with the image",
+                                                digest_hex(id), json_array_size(users) > 1 ? "s" : "", list,
+                                                json_array_size(users) > 1 ? "them" : "it", json_array_size(users) > 1 ? "them" : "it");
+                json_array_foreach(users, ui, u)
+                {
+                        char cid[CONTAINER_ID_LEN + 1];
+                        if (container_resolve(s, json_string_value(u), cid, err) < 0)
+                                return -1;
+                        if (container_is_running(s, cid))
+                                return burrow_error_set(err, 0, "image %.12s is used by the running container %s: stop it first",
+                                                        digest_hex(id), json_string_value(u));
+                }
+                json_array_foreach(users, ui, u)
+                {
+                        char cid[CONTAINER_ID_LEN + 1];
+                        if (container_resolve(s, json_string_value(u), cid, err) < 0 || container_remove(s, ns, cid, err) < 0)
+                                return -1;
+                        fprintf(out, "Removed container: %s\n", json_string_value(u));
+                }
+        }
         for (size_t i = 0; i < json_array_size(names); i++) {
                 const char *n = json_string_value(json_array_get(names, i));
                 fprintf(out, "Untagged: %s\n", n);

@@ -21,7 +21,9 @@ static const char overview[] =
         "Rootless containers: no setuid binary, no daemon, no root.\n"
         "\n"
         "Verbs:\n"
-        "  run       run a command in a new container\n"
+        "  run       run a command in a new container (from an image, or --rootfs DIR)\n"
+        "  ps        list containers (-a: also those not running)\n"
+        "  rm        remove containers\n"
         "  info      show what this host supports and how to fix what is missing\n"
         "  unshare   run a command in a user namespace mapped as burrow maps containers\n"
         "  import    make an image from a rootfs tarball\n"
@@ -36,7 +38,7 @@ static const char overview[] =
         "  inspect   show an image as JSON\n"
         "  history   show how an image was made\n"
         "  image     image ls|rm|inspect|history|tag|import|load|pull|prune\n"
-        "  system    system reset: remove the whole image store\n"
+        "  system    system reset|migrate: remove the whole store, or re-own it after a new range\n"
         "  help      show help for a verb\n"
         "  version   show burrow's version\n"
         "\n"
@@ -120,6 +122,8 @@ int cli_help(const char *verb, FILE *out)
                         fputs(verbs[i].help, out);
                         return 0;
                 }
+        if (cli_container_help(verb, out) == 0)
+                return 0;
         return cli_image_help(verb, out);
 }
 
@@ -494,6 +498,8 @@ int cli_main(int argc, char **argv)
                         if (burrow_unshare(&global, vargv + first, &code, &err) < 0)
                                 code = cli_fail(err);
                 }
+        } else if (cli_container_verb(verb)) {
+                code = cli_container_main(&global, vargc, vargv);
         } else if (cli_image_verb(verb)) {
                 code = cli_image_main(&global, vargc, vargv);
         } else if (strcmp(verb, "version") == 0) {

@@ -32,6 +32,9 @@ int cli_fail(struct burrow_error *err);
 /* Image verbs (cli_image.c). */
 bool cli_image_verb(const char *verb);
 int cli_image_main(const struct burrow_global *global, int argc, char **argv);
+bool cli_container_verb(const char *verb);
+int cli_container_main(const struct burrow_global *global, int argc, char **argv);
+int cli_container_help(const char *verb, FILE *out);
 int cli_image_help(const char *verb, FILE *out);
 
 #endif

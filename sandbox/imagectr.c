@@ -158,7 +158,8 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
                 ic->overlay_opts = NULL;
                 return burrow_error_set(err, ENOMEM, "overlay options");
         }
-        if ((ic->running_fd = container_lock_running(ic->store, ic->id, err)) < 0)
+        if ((ic->running_fd = container_lock_running(ic->store, ic->id, err)) < 0 ||
+            container_record_start(ic->store, ic->id, err) < 0)
                 return -1;
         char real[PATH_MAX];
         if (realpath(ic->store->root, real) == NULL)
@@ -207,12 +208,14 @@ int image_ctr_finish(struct image_ctr *ic, bool remove, int exit_code, struct bu
         if (!ic->created || ic->finished)
                 return 0;
         ic->finished = true;
+        /* The exit is recorded before the running lock goes: `rm -f` waits for that lock. */
+        int r = remove ? 0 : container_record_exit(ic->store, ic->id, exit_code, err);
         if (ic->running_fd >= 0) {
                 close(ic->running_fd);
                 ic->running_fd = -1;
         }
         if (!remove)
-                return container_record_exit(ic->store, ic->id, exit_code, err);
+                return r;
         return container_remove_with(ic->store, ic->ns_plan, ic->id, err);
 }
 

@@ -181,9 +181,12 @@ teardown() { common_teardown; }
     run burrow run --rootfs "$BATS_TEST_TMPDIR/file" true
     assert_status 125
     assert_output_has "is not a directory"
-    run burrow run true
+    run burrow run true     # without --rootfs the first argument is an image
     assert_status 125
-    assert_output_has "no root filesystem given"
+    assert_output_has "image \`true\` is not in the store"
+    run burrow run
+    assert_status 125
+    assert_output_has "no image given"
 }
 
 @test "a zombie made inside is reaped by the init" {
@@ -350,7 +353,8 @@ teardown() { common_teardown; }
     assert_output_has "^burrow version [0-9]+\.[0-9]+\.[0-9]+$"
     run burrow help run
     assert_status 0
-    assert_output_has "^Usage: burrow run --rootfs DIR"
+    assert_output_has "^Usage: burrow run \\[OPTIONS\\] IMAGE"
+    assert_output_has "burrow run --rootfs DIR"
     run burrow run --help
     assert_output_has "^Usage: burrow run"
     run burrow frobnicate

@@ -1,0 +1,184 @@
+#!/usr/bin/env bats
+# burrow run IMAGE: containers on kernel overlayfs in the store; ps, rm, rmi of an image in use.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup_file() {
+    common_setup_file
+    command -v umoci >/dev/null && command -v jq >/dev/null ||
+        { export CTR_SKIP="umoci or jq missing (scripts/install-deps installs them)"; return 0; }
+    export LAYOUT="$BATS_FILE_TMPDIR/oci"
+    local w="$BATS_FILE_TMPDIR/build"
+    mkdir -p "$w"
+    # Layer 1: busybox, a user in /etc/passwd, files the second layer deletes or hides.
+    umoci init --layout "$LAYOUT"
+    umoci new --image "$LAYOUT:img"
+    umoci unpack --rootless --image "$LAYOUT:img" "$w/b" 2>/dev/null
+    cp -a "$ROOTFS/." "$w/b/rootfs/"
+    mkdir -p "$w/b/rootfs/etc" "$w/b/rootfs/opq" "$w/b/rootfs/srv/app"
+    printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n' >"$w/b/rootfs/etc/passwd"
+    printf 'root:x:0:\napp:x:1000:\nstaff:x:50:\n' >"$w/b/rootfs/etc/group"
+    echo bye >"$w/b/rootfs/etc/gone"
+    echo old >"$w/b/rootfs/opq/old"
+    echo image >"$w/b/rootfs/srv/app/file"
+    umoci repack --image "$LAYOUT:img" "$w/b"
+    # Layer 2: a deletion (whiteout) and a replaced directory (opaque).
+    umoci unpack --rootless --image "$LAYOUT:img" "$w/b2" 2>/dev/null
+    rm "$w/b2/rootfs/etc/gone"
+    rm -rf "$w/b2/rootfs/opq"
+    mkdir "$w/b2/rootfs/opq"
+    echo new >"$w/b2/rootfs/opq/new"
+    umoci repack --image "$LAYOUT:img" "$w/b2"
+    umoci config --image "$LAYOUT:img" --config.cmd /bin/sh --config.cmd -c --config.cmd 'echo cmd:$GREETING:$(pwd)' \
+        --config.env GREETING=hello --config.env PATH=/bin:/usr/bin --config.workingdir /srv/app
+    umoci config --image "$LAYOUT:img" --tag ep --config.entrypoint /bin/echo --config.entrypoint entry \
+        --config.cmd default-arg --config.user app
+}
+setup() {
+    common_setup
+    [ -z "${CTR_SKIP:-}" ] || skip "$CTR_SKIP"
+    export STORE="$BATS_TEST_TMPDIR/store"
+    "$BURROW" --root "$STORE" load -i "$LAYOUT" >/dev/null
+}
+teardown() {
+    [ -d "${STORE:-/nonexistent}" ] && "$BURROW" unshare rm -rf "$STORE" 2>/dev/null || true
+    common_teardown
+}
+
+b() { "$BURROW" --root "$STORE" "$@"; }
+
+layer_tree() { # every file of the image's layers, to show they never change
+    find "$STORE/layers" -printf '%P %s %m\n' | sort | sha256sum
+}
+
+@test "run --rm IMAGE: a file written inside is read back; the image is unchanged; nothing is left" {
+    before=$(layer_tree)
+    run b run --rm oci:img sh -c 'echo hi > /f; cat /f'
+    assert_status 0
+    [ "$output" = hi ]
+    [ "$(layer_tree)" = "$before" ]
+    [ -z "$(ls -A "$STORE/containers")" ]
+    [ -z "$(ls -A "$STORE/tmp")" ]
+    run b ps -a -q
+    [ -z "$output" ]
+}
+
+@test "the image's Cmd, Env and WorkingDir apply; arguments replace Cmd; -e and -w win" {
+    run b run --rm oci:img
+    assert_status 0
+    [ "$output" = "cmd:hello:/srv/app" ]
+    run b run --rm -e GREETING=bye -w /tmp oci:img sh -c 'echo $GREETING $(pwd) $PATH'
+    assert_status 0
+    [ "$output" = "bye /tmp /bin:/usr/bin" ]
+}
+
+@test "Entrypoint and User: arguments follow the entrypoint; --entrypoint replaces it; the user comes from /etc/passwd" {
+    run b run --rm oci:ep
+    assert_status 0
+    [ "$output" = "entry default-arg" ]
+    run b run --rm oci:ep one two
+    [ "$output" = "entry one two" ]
+    if has_range || [ "$(id -u)" = 0 ]; then
+        run b run --rm --entrypoint /bin/id oci:ep
+        assert_status 0
+        [ "$output" = "uid=1000(app) gid=1000(app) groups=1000(app)" ] || [ "$output" = "uid=1000(app) gid=1000(app)" ]
+        run b run --rm -u app:staff --entrypoint /bin/id oci:ep -g
+        [ "$output" = 50 ]
+        run b run --rm -u nobody oci:img true
+        assert_status 125
+        assert_output_has "user \`nobody\` is not in the container's /etc/passwd"
+    else
+        run b run --rm --entrypoint /bin/id oci:ep
+        assert_status 125   # uid 1000 does not exist under a single-ID map
+        assert_output_has "uid 1000"
+    fi
+    run b run --rm --entrypoint '' oci:ep
+    assert_status 125
+    assert_output_has "has no Entrypoint or Cmd: give a command"
+}
+
+@test "kernel overlay: whiteouts and opaque directories hide what lower layers have" {
+    run b run --rm oci:img sh -c 'ls /etc/gone; ls /opq; cat /opq/new'
+    [ "${lines[0]}" = "ls: /etc/gone: No such file or directory" ]
+    [ "${lines[1]}" = new ]
+    [ "${lines[2]}" = new ]
+    run b run --rm oci:img sh -c 'rm /srv/app/file && ls /srv/app | wc -l'
+    [ "$output" = 0 ]
+    run b run --rm oci:img cat /srv/app/file   # deleted in a removed container: back again
+    [ "$output" = image ]
+}
+
+@test "a container without --rm keeps its layer: ps -a shows its exit code and name; rm removes it" {
+    run b run --name keeper oci:img sh -c 'echo kept > /data; chown 1000:1000 /data 2>/dev/null; exit 3'
+    assert_status 3
+    id=$(b ps -a -q)
+    [ ${#id} = 12 ]
+    run b ps -a
+    assert_output_has "^$id +oci:img +\"sh -c echo kept"
+    assert_output_has "Exited \\(3\\) .* keeper$"
+    run b ps
+    [ "${#lines[@]}" = 1 ]   # the header: nothing runs
+    upper=$(echo "$STORE"/containers/"$id"*/upper)
+    [ "$(cat "$upper/data")" = kept ]
+    run b run --name keeper oci:img true
+    assert_status 125
+    assert_output_has "the container name \`keeper\` is already in use"
+    run b rmi oci:img
+    assert_status 125
+    assert_output_has "is used by container keeper"
+    run b rm keeper
+    assert_status 0
+    [ ! -e "$upper" ]
+    run b ps -a -q
+    [ -z "$output" ]
+    run b rm keeper
+    assert_status 125
+    assert_output_has "no container \`keeper\`"
+}
+
+@test "rm refuses a running container; rm -f kills it; rmi -f takes stopped containers along" {
+    "$BURROW" --root "$STORE" run --name runner oci:img sleep 12345 3>&- &
+    pid=$!
+    for _ in $(seq 100); do b ps -q | grep -q . && break; sleep 0.1; done
+    run b ps
+    assert_output_has " Up +runner$"
+    run b rm runner
+    assert_status 125
+    assert_output_has "is running: stop it first, or use \`burrow rm -f\`"
+    run b rm -f runner
+    assert_status 0
+    wait $pid || true
+    run b ps -a -q
+    [ -z "$output" ]
+    b run --name stopped1 oci:img true
+    b run --name stopped2 oci:img true
+    run b rmi -f oci:img
+    assert_status 0
+    assert_output_has "Removed container: stopped"
+    run b ps -a -q
+    [ -z "$output" ]
+}
+
+@test "kill -9 of burrow run: no process or mount is left; ps shows the container exited; rm works" {
+    "$BURROW" --root "$STORE" run --name victim oci:img sleep 12346 3>&- &
+    pid=$!
+    for _ in $(seq 100); do b ps -q | grep -q . && break; sleep 0.1; done
+    kill -9 $pid
+    wait $pid 2>/dev/null || true
+    for _ in $(seq 50); do pgrep -u "$(id -u)" -f '^sleep 12346' >/dev/null || break; sleep 0.1; done
+    ! pgrep -u "$(id -u)" -f '^sleep 12346'
+    ! grep -q "$STORE" /proc/self/mountinfo
+    run b ps -a
+    assert_output_has "Exited \\(unknown\\) +victim$"
+    run b rm victim
+    assert_status 0
+}
+
+@test "an image that is not in the store: a clear error, no container made" {
+    run b run --rm nothere:1 true
+    assert_status 125
+    assert_output_has "image \`nothere:1\` is not in the store"
+    assert_output_has "burrow pull nothere:1"
+    [ -z "$(ls -A "$STORE/containers" 2>/dev/null)" ]
+}
