@@ -118,10 +118,14 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
                         gid = 0;
                 if (setresgid(gid, gid, gid) < 0)
                         return burrow_error_set(err, errno, "switching to gid %u%s", (unsigned)gid,
-                                                errno == EINVAL ? " (not mapped in the container)" : "");
+                                                errno == EINVAL ? " (not mapped in the container; a subordinate ID range "
+                                                                  "maps 65536 IDs, see `burrow info`)"
+                                                                : "");
                 if (setresuid(uid, uid, uid) < 0)
                         return burrow_error_set(err, errno, "switching to uid %u%s", (unsigned)uid,
-                                                errno == EINVAL ? " (not mapped in the container)" : "");
+                                                errno == EINVAL ? " (not mapped in the container; a subordinate ID range "
+                                                                  "maps 65536 IDs, see `burrow info`)"
+                                                                : "");
         }
         if (cfg->workdir && chdir(cfg->workdir) < 0)
                 return burrow_error_set(err, errno, "cannot change to working directory `%s` (-w)", cfg->workdir);
