@@ -66,6 +66,7 @@ static const char run_help[] =
         "  --rootfs DIR              directory to use as the container's / (instead of IMAGE)\n"
         "  --name NAME               name of the container (default: a generated one)\n"
         "  --entrypoint CMD          replace the image's entrypoint (\"\" clears it)\n"
+        "  --storage-driver DRIVER   overlay (kernel overlayfs, the default) or fuse-overlayfs\n"
         "  -v, --volume HOST:CTR[:ro]  bind-mount HOST (absolute, or starting with ./) at CTR\n"
         "  -e, --env KEY=VAL|KEY     set an environment variable (KEY alone copies burrow's)\n"
         "  -w, --workdir DIR         working directory inside (created if missing)\n"
@@ -244,11 +245,12 @@ static int append_str(char ***arr, size_t *n, const char *s)
 int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *help, struct burrow_error **err)
 {
         enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM, OPT_USERNS, OPT_GROUP_ADD, OPT_NAME,
-               OPT_ENTRYPOINT };
+               OPT_ENTRYPOINT, OPT_STORAGE_DRIVER };
         static const struct option longs[] = {
                 { "rootfs", required_argument, NULL, OPT_ROOTFS },
                 { "name", required_argument, NULL, OPT_NAME },
                 { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
+                { "storage-driver", required_argument, NULL, OPT_STORAGE_DRIVER },
                 { "volume", required_argument, NULL, 'v' },
                 { "env", required_argument, NULL, 'e' },
                 { "workdir", required_argument, NULL, 'w' },
@@ -278,6 +280,13 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                         break;
                 case OPT_NAME:
                         if (set_string(&cfg->name, optarg, "--name", err) < 0)
+                                return -1;
+                        break;
+                case OPT_STORAGE_DRIVER:
+                        if (strcmp(optarg, "overlay") != 0 && strcmp(optarg, "fuse-overlayfs") != 0)
+                                return burrow_error_set(err, 0, "--storage-driver is overlay (kernel overlayfs) or fuse-overlayfs, not `%s`",
+                                                        optarg);
+                        if (set_string(&cfg->storage_driver, optarg, "--storage-driver", err) < 0)
                                 return -1;
                         break;
                 case OPT_ENTRYPOINT:
@@ -382,8 +391,9 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
         /* Without --rootfs the first argument is the image, as with docker run. */
         if (cfg->rootfs == NULL && optind < argc && set_string(&cfg->image, argv[optind++], "image", err) < 0)
                 return -1;
-        if (cfg->rootfs && (cfg->name || cfg->has_entrypoint))
-                return burrow_error_set(err, 0, "%s is for image containers, not with --rootfs", cfg->name ? "--name" : "--entrypoint");
+        if (cfg->rootfs && (cfg->name || cfg->has_entrypoint || cfg->storage_driver))
+                return burrow_error_set(err, 0, "%s is for image containers, not with --rootfs",
+                                        cfg->name ? "--name" : cfg->has_entrypoint ? "--entrypoint" : "--storage-driver");
         size_t n = 0;
         for (int i = optind; i < argc; i++)
                 if (append_str(&cfg->argv, &n, argv[i]) < 0)

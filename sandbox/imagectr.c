@@ -9,7 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs/nsexec.h"
@@ -64,11 +70,25 @@ static json_t *strv_to_json(char *const *v)
         return a;
 }
 
+int storage_driver_parse(const char *text, enum storage_driver *out, struct burrow_error **err)
+{
+        if (text == NULL || strcmp(text, "overlay") == 0)
+                *out = DRIVER_OVERLAY;
+        else if (strcmp(text, "fuse-overlayfs") == 0)
+                *out = DRIVER_FUSE_OVERLAYFS;
+        else
+                return burrow_error_set(err, 0, "--storage-driver is overlay or fuse-overlayfs, not `%s`", text);
+        return 0;
+}
+
 int image_ctr_prepare(const struct burrow_global *global, const char *runroot, struct burrow_run_config *eff,
                       struct image_ctr *ic, struct burrow_error **err)
 {
         memset(ic, 0, sizeof(*ic));
         ic->running_fd = -1;
+        ic->fuse_pid = -1;
+        if (storage_driver_parse(eff->storage_driver, &ic->driver, err) < 0)
+                return -1;
         struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
         if ((ic->ns_plan = store_ns_plan_new(&ns, err)) == NULL)
                 return -1;
@@ -144,12 +164,13 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
         json_array_foreach(json_object_get(rec, "layers"), i, l)
                 json_array_append(layers, json_object_get(l, "diff_id"));
         cleanup_json json_t *record = json_pack("{s:o, s:s, s:s, s:O}", "argv", strv_to_json(ic->argv), "image_name", eff->image,
-                                                "driver", "overlay", "layers", layers);
+                                                "driver", ic->driver == DRIVER_OVERLAY ? "overlay" : "fuse-overlayfs", "layers", layers);
         if (record == NULL)
                 return burrow_error_set(err, ENOMEM, "container record");
         if (container_create(ic->store, image_id, eff->name, record, ic->id, err) < 0)
                 return -1;
         ic->created = true;
+        ic->layers = json_incref(layers);
         cleanup_free char *opts = NULL;
         if (container_overlay_options(ic->store, layers, ic->id, &opts, err) < 0)
                 return -1;
@@ -221,6 +242,8 @@ int image_ctr_finish(struct image_ctr *ic, bool remove, int exit_code, struct bu
 
 void image_ctr_free(struct image_ctr *ic)
 {
+        image_ctr_fuse_stop(ic);
+        json_decref(ic->layers);
         if (ic->created && !ic->finished) {
                 struct burrow_error *err = NULL;
                 if (image_ctr_finish(ic, true, 0, &err) < 0) {
@@ -243,6 +266,109 @@ void image_ctr_free(struct image_ctr *ic)
         free(ic->user_name);
         memset(ic, 0, sizeof(*ic));
         ic->running_fd = -1;
+        ic->fuse_pid = -1;
+}
+
+static bool is_mounted(const char *dir, const char *parent)
+{
+        struct stat a, b;
+        return stat(dir, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
+int image_ctr_fuse_start(struct image_ctr *ic, struct burrow_error **err)
+{
+        cleanup_free char *prog = find_in_path("fuse-overlayfs", getenv("PATH") ? getenv("PATH") : BURROW_DEFAULT_PATH);
+        if (prog == NULL)
+                return burrow_error_set(err, ENOENT, "--storage-driver=fuse-overlayfs: the fuse-overlayfs program is not on PATH "
+                                                     "(as root: apt-get install fuse-overlayfs)");
+        if (strpbrk(ic->store_path, ",:"))
+                return burrow_error_set(err, 0, "fuse-overlayfs cannot take the store path `%s` (it has `,` or `:`); use "
+                                                "another --root",
+                                        ic->store_path);
+        /* Absolute paths, topmost layer first; the length limit of kernel overlay does not apply. */
+        size_t n = json_array_size(ic->layers);
+        size_t cap = strlen(ic->store_path) * (n + 2) + n * 80 + 512;
+        cleanup_free char *opts = malloc(cap);
+        if (opts == NULL)
+                return burrow_error_set(err, ENOMEM, "fuse-overlayfs options");
+        size_t used = (size_t)snprintf(opts, cap, "lowerdir=");
+        for (size_t i = n; i-- > 0;)
+                used += (size_t)snprintf(opts + used, cap - used, "%s/layers/%s%s", ic->store_path,
+                                         digest_hex(json_string_value(json_array_get(ic->layers, i))), i > 0 ? ":" : "");
+        /* allow_other: the container's other users (-u 1000) may use the files too */
+        snprintf(opts + used, cap - used, ",upperdir=%s/containers/%s/upper,workdir=%s/containers/%s/work,allow_other",
+                 ic->store_path, ic->id, ic->store_path, ic->id);
+        char log[PATH_MAX], parent[PATH_MAX];
+        snprintf(log, sizeof(log), "%s/containers/%s/fuse-overlayfs.log", ic->store_path, ic->id);
+        snprintf(parent, sizeof(parent), "%s/containers/%s", ic->store_path, ic->id);
+        cleanup_close int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (logfd < 0)
+                return burrow_error_set(err, errno, "creating `%s`", log);
+        pid_t me = getpid();
+        pid_t pid = fork();
+        if (pid < 0)
+                return burrow_error_set(err, errno, "fork");
+        if (pid == 0) {
+                /* dies with burrow, so a kill -9 leaves no daemon holding the mount */
+                prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                if (getppid() != me)
+                        _exit(1);
+                int null = open("/dev/null", O_RDWR);
+                if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(logfd, 2) < 0)
+                        _exit(1);
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                char *argv[] = { "fuse-overlayfs", "-f", "-o", opts, ic->merged, NULL };
+                execv(prog, argv);
+                _exit(127);
+        }
+        ic->fuse_pid = pid;
+        /* Ready when the merged directory is a mount of its own. */
+        for (int i = 0; i < 5000; i++) {
+                if (is_mounted(ic->merged, parent))
+                        return 0;
+                int status;
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                        ic->fuse_pid = -1;
+                        cleanup_free char *text = NULL;
+                        struct burrow_error *rerr = NULL;
+                        read_file_at(AT_FDCWD, log, &text, NULL, &rerr);
+                        burrow_error_free(rerr);
+                        for (char *q = text; q && *q; q++)
+                                if (*q == '\n')
+                                        *q = q[1] ? ';' : '\0';
+                        return burrow_error_set(err, 0, "fuse-overlayfs exited (%s %d) before mounting the container's root "
+                                                        "filesystem: %s (is /dev/fuse usable? see `burrow info`)",
+                                                WIFSIGNALED(status) ? "signal" : "status",
+                                                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+                                                text && *text ? text : "no message");
+                }
+                struct timespec ts = { 0, 1000000 };
+                nanosleep(&ts, NULL);
+        }
+        return burrow_error_set(err, ETIMEDOUT, "fuse-overlayfs did not mount `%s` within 5 s", ic->merged);
+}
+
+void image_ctr_fuse_stop(struct image_ctr *ic)
+{
+        if (ic->fuse_pid <= 0)
+                return;
+        /* SIGTERM: fuse-overlayfs unmounts and exits; the detach covers a daemon that did not. */
+        kill(ic->fuse_pid, SIGTERM);
+        int status;
+        for (int i = 0; i < 2000; i++) {
+                if (waitpid(ic->fuse_pid, &status, WNOHANG) != 0)
+                        break;
+                struct timespec ts = { 0, 1000000 };
+                nanosleep(&ts, NULL);
+                if (i == 1999) {
+                        kill(ic->fuse_pid, SIGKILL);
+                        waitpid(ic->fuse_pid, &status, 0);
+                }
+        }
+        ic->fuse_pid = -1;
+        umount2(ic->merged, MNT_DETACH);
 }
 
 static bool all_digits(const char *s)

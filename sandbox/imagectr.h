@@ -11,7 +11,16 @@
 #include "sandbox/runconfig.h"
 #include "util/error.h"
 
+enum storage_driver {
+        DRIVER_OVERLAY,        /* kernel overlayfs, mounted by the container's own child */
+        DRIVER_FUSE_OVERLAYFS, /* fuse-overlayfs, run by burrow outside the container's PID namespace */
+};
+/* "overlay" or "fuse-overlayfs" (--storage-driver). */
+int storage_driver_parse(const char *text, enum storage_driver *out, struct burrow_error **err);
+
 struct image_ctr {
+        enum storage_driver driver;
+        pid_t fuse_pid; /* the fuse-overlayfs process, or -1 */
         struct store *store;
         char id[CONTAINER_ID_LEN + 1];
         char *overlay_opts; /* for mount(2), paths relative to the store root */
@@ -26,6 +35,7 @@ struct image_ctr {
         char **env;
         char *workdir;
         char *user_name;
+        json_t *layers; /* diffIDs, bottom first */
 };
 
 /* Open the store, find the image, make the container and fill EFFECTIVE (a copy of the user's
@@ -35,6 +45,13 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
                       struct image_ctr *ic, struct burrow_error **err);
 /* In the container's mount namespace (the child): mount the overlay on the merged directory. */
 int image_ctr_mount(const struct image_ctr *ic, struct burrow_error **err);
+/* fuse-overlayfs: in burrow's own mount namespace (in the container's user namespace, before the
+ * container is cloned, so the container's mount namespace inherits the mount while the daemon
+ * stays out of its PID namespace). It runs in the foreground as burrow's child and dies with
+ * burrow (PDEATHSIG): a kill -9 leaves no FUSE process and no mount. */
+int image_ctr_fuse_start(struct image_ctr *ic, struct burrow_error **err);
+/* Stop it and detach the mount (before the container's files are removed). */
+void image_ctr_fuse_stop(struct image_ctr *ic);
 /* After the run: remove the container (--rm) or record its exit code. */
 int image_ctr_finish(struct image_ctr *ic, bool remove, int exit_code, struct burrow_error **err);
 /* Frees; a container made but never finished (setup failed) is removed. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -91,7 +92,8 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
         uint32_t outside;
         struct mounts_options mopts = { .devpts_gid5 = idmap_to_outside(&a->plan->gids, 5, &outside) };
         if (a->ic) {
-                if (image_ctr_mount(a->ic, err) < 0)
+                /* fuse-overlayfs mounted it in burrow's namespace already; this one inherited it */
+                if (a->ic->driver == DRIVER_OVERLAY && image_ctr_mount(a->ic, err) < 0)
                         return -1;
                 /* no host directory stays open in the container */
                 close(a->ic->store->fd);
@@ -318,6 +320,33 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                 }
                 flags &= ~(unsigned long)CLONE_NEWUSER;
         }
+        if (ic && ic->driver == DRIVER_FUSE_OVERLAYFS) {
+                /* burrow itself enters the container's user namespace (its own, for a single-ID
+                 * map) and a private mount namespace, where fuse-overlayfs mounts the rootfs; the
+                 * container's mount namespace is a copy of that one. */
+                int r = 0;
+                /* (root's identity map needs no namespace of its own for this: root may mount) */
+                if ((flags & CLONE_NEWUSER) && plan->kind != IDMAP_IDENTITY) {
+                        if (plan->use_helpers)
+                                r = burrow_error_set(err, 0, "--storage-driver=fuse-overlayfs with a subordinate range needs the "
+                                                             "userns holder: drop --no-userns-holder");
+                        else if (unshare(CLONE_NEWUSER) < 0)
+                                r = burrow_error_set(err, errno, "creating the container's user namespace");
+                        else
+                                r = idmap_plan_apply(plan, getpid(), err);
+                        flags &= ~(unsigned long)CLONE_NEWUSER;
+                }
+                if (r == 0 && unshare(CLONE_NEWNS) < 0)
+                        r = burrow_error_set(err, errno, "creating a mount namespace for fuse-overlayfs");
+                if (r == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                        r = burrow_error_set(err, errno, "making the mount tree private");
+                if (r == 0)
+                        r = image_ctr_fuse_start(ic, err);
+                if (r < 0) {
+                        sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+                        return -1;
+                }
+        }
         cleanup_close int sock = -1;
         pid_t raw;
         if (spawn_in_namespaces_or_single(flags, plan, cfg->userns, child_main, &args, &sock, &raw, err) < 0 ||
@@ -351,6 +380,7 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         if (ret == 0)
                 *exit_code = init_exit_code(status);
         if (ic) {
+                image_ctr_fuse_stop(ic);
                 /* The container's mounts died with its mount namespace: its files can go now. */
                 struct burrow_error *ferr = NULL;
                 /* a container that never ran (setup failed) is not kept */

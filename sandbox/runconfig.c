@@ -32,6 +32,7 @@ void burrow_run_config_free(struct burrow_run_config *cfg)
         free(cfg->name);
         free(cfg->entrypoint);
         free(cfg->user_name);
+        free(cfg->storage_driver);
         for (char **a = cfg->argv; a && *a; a++)
                 free(*a);
         free(cfg->argv);

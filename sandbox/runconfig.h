@@ -29,6 +29,7 @@ struct burrow_run_config {
         char *entrypoint; /* --entrypoint: replaces the image's ("" clears it) */
         bool has_entrypoint;
         char *user_name;  /* a user (and group) by name, "NAME[:GROUP]", resolved in the rootfs */
+        char *storage_driver; /* --storage-driver: overlay or fuse-overlayfs (NULL: overlay) */
         char **argv;    /* the workload and its arguments */
         char **env;     /* -e entries as given: KEY=VAL, or KEY (taken from burrow's environment) */
         size_t n_env;

@@ -185,3 +185,52 @@ layer_tree() { # every file of the image's layers, to show they never change
     assert_output_has "burrow pull nothere:1"
     [ -z "$(ls -A "$STORE/containers" 2>/dev/null)" ]
 }
+
+fuse_usable() {
+    [ -r /dev/fuse ] && [ -w /dev/fuse ] && command -v fuse-overlayfs >/dev/null
+}
+
+@test "fuse-overlayfs and kernel overlay show the same tree: whiteouts, opaque directories, owners, modes, contents" {
+    fuse_usable || skip "/dev/fuse is not usable by $(id -un) or fuse-overlayfs is missing (see burrow info)"
+    tree='find / -xdev -exec stat -c "%n %u:%g %a %s %F" {} + | sort; cat /opq/* /srv/app/file'
+    run b run --rm oci:img sh -c "$tree"
+    assert_status 0
+    kernel=$output
+    run b run --rm --storage-driver fuse-overlayfs oci:img sh -c "$tree"
+    assert_status 0
+    [ "$output" = "$kernel" ] || { diff <(echo "$kernel") <(echo "$output") >&2; false; }
+    [[ "$kernel" != *"/etc/gone "* ]]
+    [[ "$kernel" == *"/opq/new "* ]]
+    [[ "$kernel" != *"/opq/old "* ]]
+    [[ "$kernel" == *"/etc/passwd 0:0 644"* ]]
+    run b run --rm --storage-driver fuse-overlayfs oci:img sh -c 'mount | head -1; ps -o comm | grep -c fuse'
+    assert_output_has "^fuse-overlayfs on / type fuse"
+    [ "${lines[1]}" = 0 ]   # the daemon is not in the container's PID namespace
+}
+
+@test "fuse-overlayfs: writes land in the container's layer; other users inside may read; nothing outlives burrow" {
+    fuse_usable || skip "/dev/fuse is not usable by $(id -un) or fuse-overlayfs is missing (see burrow info)"
+    run b run --name f1 --storage-driver fuse-overlayfs oci:img sh -c 'echo w > /w; rm /srv/app/file'
+    assert_status 0
+    id=$(b ps -a -q)
+    [ "$(cat "$STORE"/containers/"$id"*/upper/w)" = w ]
+    [ -c "$(echo "$STORE"/containers/"$id"*/upper/srv/app/file)" ]   # the deletion is a whiteout in its layer
+    run b rm f1
+    assert_status 0
+    if has_range || [ "$(id -u)" = 0 ]; then
+        run b run --rm --storage-driver fuse-overlayfs -u 1000 oci:img cat /srv/app/file
+        assert_status 0
+        [ "$output" = image ]
+    fi
+    "$BURROW" --root "$STORE" run --name fvictim --storage-driver fuse-overlayfs oci:img sleep 12347 3>&- &
+    pid=$!
+    for _ in $(seq 100); do pgrep -u "$(id -u)" -f '^sleep 12347' >/dev/null && break; sleep 0.1; done
+    pgrep -u "$(id -u)" -x fuse-overlayfs >/dev/null
+    kill -9 $pid
+    wait $pid 2>/dev/null || true
+    for _ in $(seq 50); do pgrep -u "$(id -u)" -x fuse-overlayfs >/dev/null || break; sleep 0.1; done
+    ! pgrep -u "$(id -u)" -x fuse-overlayfs
+    ! grep -q "$STORE" /proc/self/mountinfo
+    run b rm fvictim
+    assert_status 0
+}
