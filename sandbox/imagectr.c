@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fs/nsexec.h"
+#include "sandbox/info.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
@@ -81,13 +82,45 @@ int storage_driver_parse(const char *text, enum storage_driver *out, struct burr
         return 0;
 }
 
+/* The store's driver, probed once and kept in store.json: kernel overlay where a user namespace
+ * may mount it, else fuse-overlayfs. */
+static int default_driver(struct store *s, enum storage_driver *out, struct burrow_error **err)
+{
+        cleanup_free char *text = NULL;
+        if (read_file_at(s->fd, "store.json", &text, NULL, err) < 0)
+                return -1;
+        json_error_t je;
+        cleanup_json json_t *meta = json_loads(text, 0, &je);
+        if (meta == NULL)
+                return burrow_error_set(err, 0, "`%s/store.json` is not valid JSON", s->root);
+        const char *known = json_string_value(json_object_get(meta, "driver"));
+        if (known)
+                return storage_driver_parse(known, out, err);
+        const char *pick;
+        cleanup_free char *fuse = find_in_path("fuse-overlayfs", getenv("PATH") ? getenv("PATH") : BURROW_DEFAULT_PATH);
+        if (burrow_kernel_overlay_in_userns())
+                pick = "overlay";
+        else if (fuse && access("/dev/fuse", R_OK | W_OK) == 0)
+                pick = "fuse-overlayfs";
+        else
+                return burrow_error_set(err, 0, "no way to assemble a container's root filesystem here: kernel overlayfs in a "
+                                                "user namespace needs Linux >= 5.11, and fuse-overlayfs needs the program and a "
+                                                "usable /dev/fuse (see `burrow info` for what to fix)");
+        burrow_info("the store `%s` uses the %s storage driver", s->root, pick);
+        json_object_set_new(meta, "driver", json_string(pick));
+        cleanup_close int lock = store_lock(s, err);
+        if (lock < 0 || store_write_json_at(s->fd, "store.json", meta, err) < 0)
+                return -1;
+        return storage_driver_parse(pick, out, err);
+}
+
 int image_ctr_prepare(const struct burrow_global *global, const char *runroot, struct burrow_run_config *eff,
                       struct image_ctr *ic, struct burrow_error **err)
 {
         memset(ic, 0, sizeof(*ic));
         ic->running_fd = -1;
         ic->fuse_pid = -1;
-        if (storage_driver_parse(eff->storage_driver, &ic->driver, err) < 0)
+        if (eff->storage_driver && storage_driver_parse(eff->storage_driver, &ic->driver, err) < 0)
                 return -1;
         struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
         if ((ic->ns_plan = store_ns_plan_new(&ns, err)) == NULL)
@@ -96,6 +129,8 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
         if (root == NULL)
                 return burrow_error_set(err, ENOMEM, "store path");
         if (store_open(root, &ic->store, err) < 0)
+                return -1;
+        if (eff->storage_driver == NULL && default_driver(ic->store, &ic->driver, err) < 0)
                 return -1;
         char image_id[DIGEST_STR_LEN + 1];
         if (store_resolve(ic->store, eff->image, image_id, err) < 0)

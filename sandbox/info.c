@@ -4,6 +4,7 @@
 
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <linux/magic.h>
@@ -83,7 +84,7 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
         return 0;
 }
 
-static bool kernel_overlay_in_userns(void)
+bool burrow_kernel_overlay_in_userns(void)
 {
         char dir[] = "/tmp/burrow-probe-XXXXXX";
         if (mkdtemp(dir) == NULL)
@@ -261,7 +262,7 @@ int burrow_info_print(const struct burrow_global *global, FILE *out, struct burr
 after_holder:
 
         device_row(out, "/dev/fuse", "/dev/fuse", "as root: modprobe fuse");
-        row(out, "kernel overlay in userns", kernel_overlay_in_userns() ? "yes (userxattr)" : "no",
+        row(out, "kernel overlay in userns", burrow_kernel_overlay_in_userns() ? "yes (userxattr)" : "no",
             NULL);
         cleanup_free char *fo = find_in_path("fuse-overlayfs", getenv("PATH") ? getenv("PATH") : BURROW_DEFAULT_PATH);
         row(out, "fuse-overlayfs", fo ? fo : "missing", fo ? NULL : "as root: apt-get install fuse-overlayfs");
@@ -272,5 +273,13 @@ after_holder:
         row(out, "runroot", runroot ? runroot : "?", NULL);
         cleanup_free char *store = global->root ? strdup(global->root) : store_default_root();
         row(out, "store", store ? store : "?", NULL);
+        char meta[PATH_MAX + 16];
+        snprintf(meta, sizeof(meta), "%s/store.json", store ? store : "/nonexistent");
+        json_error_t je;
+        json_t *sj = json_load_file(meta, 0, &je);
+        const char *driver = json_string_value(json_object_get(sj, "driver"));
+        snprintf(value, sizeof(value), "%s", driver ? driver : "not probed yet (the first image container picks one)");
+        row(out, "storage driver", value, NULL);
+        json_decref(sj);
         return 0;
 }

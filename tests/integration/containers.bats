@@ -62,6 +62,11 @@ layer_tree() { # every file of the image's layers, to show they never change
     [ -z "$(ls -A "$STORE/tmp")" ]
     run b ps -a -q
     [ -z "$output" ]
+    # the store's driver was probed once and kept; info shows it
+    driver=$(jq -r .driver "$STORE/store.json")
+    [ "$driver" = overlay ] || [ "$driver" = fuse-overlayfs ]
+    run b info
+    assert_output_has "^storage driver +$driver$"
 }
 
 @test "the image's Cmd, Env and WorkingDir apply; arguments replace Cmd; -e and -w win" {
