@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -114,12 +115,79 @@ static int default_driver(struct store *s, enum storage_driver *out, struct burr
         return storage_driver_parse(pick, out, err);
 }
 
+struct finish_req {
+        int exit_code;
+        int remove;
+};
+struct finish_rep {
+        int ok;
+        char msg[1024];
+};
+
+static int finish_here(struct image_ctr *ic, const struct finish_req *req, struct burrow_error **err)
+{
+        if (req->remove)
+                return container_remove_with(ic->store, ic->ns_plan, ic->id, err);
+        return container_record_exit(ic->store, ic->id, req->exit_code, err);
+}
+
+/* Forked before burrow run joins any user namespace: does the container's last step on request,
+ * and nothing if burrow goes away first (the state then reads "Exited (unknown)"). */
+static _Noreturn void finisher_main(struct image_ctr *ic, int sock)
+{
+        if (ic->running_fd >= 0)
+                close(ic->running_fd); /* the lock is burrow run's alone */
+        /* the terminal's ^C is for the container; burrow run tells us when it is done */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGQUIT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        struct finish_req req;
+        ssize_t n;
+        do
+                n = read(sock, &req, sizeof(req));
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)sizeof(req))
+                _exit(0);
+        struct burrow_error *err = NULL;
+        struct finish_rep rep = { .ok = finish_here(ic, &req, &err) == 0 };
+        if (err)
+                snprintf(rep.msg, sizeof(rep.msg), "%s", err->msg ? err->msg : "failed");
+        if (write(sock, &rep, sizeof(rep)) < 0)
+                _exit(1);
+        _exit(0);
+}
+
+static int start_finisher(struct image_ctr *ic, struct burrow_error **err)
+{
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return burrow_error_set(err, errno, "socketpair");
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+                close(sv[0]);
+                close(sv[1]);
+                return burrow_error_set(err, errno, "fork");
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                finisher_main(ic, sv[1]);
+        }
+        close(sv[1]);
+        ic->finisher = pid;
+        ic->finisher_sock = sv[0];
+        return 0;
+}
+
 int image_ctr_prepare(const struct burrow_global *global, const char *runroot, struct burrow_run_config *eff,
                       struct image_ctr *ic, struct burrow_error **err)
 {
         memset(ic, 0, sizeof(*ic));
         ic->running_fd = -1;
         ic->fuse_pid = -1;
+        ic->finisher = -1;
+        ic->finisher_sock = -1;
         if (eff->storage_driver && storage_driver_parse(eff->storage_driver, &ic->driver, err) < 0)
                 return -1;
         struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
@@ -215,7 +283,7 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
                 return burrow_error_set(err, ENOMEM, "overlay options");
         }
         if ((ic->running_fd = container_lock_running(ic->store, ic->id, err)) < 0 ||
-            container_record_start(ic->store, ic->id, err) < 0)
+            container_record_start(ic->store, ic->id, err) < 0 || start_finisher(ic, err) < 0)
                 return -1;
         char real[PATH_MAX];
         if (realpath(ic->store->root, real) == NULL)
@@ -264,21 +332,43 @@ int image_ctr_finish(struct image_ctr *ic, bool remove, int exit_code, struct bu
         if (!ic->created || ic->finished)
                 return 0;
         ic->finished = true;
-        /* The exit is recorded before the running lock goes: `rm -f` waits for that lock. */
-        int r = remove ? 0 : container_record_exit(ic->store, ic->id, exit_code, err);
+        struct finish_req req = { .exit_code = exit_code, .remove = remove };
+        /* removal takes the running lock itself; the exit is recorded while it is still held,
+         * since `rm -f` waits for that lock */
+        if (remove && ic->running_fd >= 0) {
+                close(ic->running_fd);
+                ic->running_fd = -1;
+        }
+        int r;
+        if (ic->finisher_sock < 0) {
+                r = finish_here(ic, &req, err);
+        } else {
+                struct finish_rep rep = { 0 };
+                if (write(ic->finisher_sock, &req, sizeof(req)) != (ssize_t)sizeof(req) ||
+                    read(ic->finisher_sock, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+                        r = burrow_error_set(err, errno, "the helper that finishes container %.12s is gone", ic->id);
+                else
+                        r = rep.ok ? 0 : burrow_error_set(err, 0, "%s", rep.msg);
+                close(ic->finisher_sock);
+                ic->finisher_sock = -1;
+                waitpid(ic->finisher, NULL, 0);
+                ic->finisher = -1;
+        }
         if (ic->running_fd >= 0) {
                 close(ic->running_fd);
                 ic->running_fd = -1;
         }
-        if (!remove)
-                return r;
-        return container_remove_with(ic->store, ic->ns_plan, ic->id, err);
+        return r;
 }
 
 void image_ctr_free(struct image_ctr *ic)
 {
         image_ctr_fuse_stop(ic);
         json_decref(ic->layers);
+        if (ic->finisher_sock >= 0)
+                close(ic->finisher_sock); /* EOF: the helper exits */
+        if (ic->finisher > 0)
+                waitpid(ic->finisher, NULL, 0);
         if (ic->created && !ic->finished) {
                 struct burrow_error *err = NULL;
                 if (image_ctr_finish(ic, true, 0, &err) < 0) {
@@ -302,6 +392,8 @@ void image_ctr_free(struct image_ctr *ic)
         memset(ic, 0, sizeof(*ic));
         ic->running_fd = -1;
         ic->fuse_pid = -1;
+        ic->finisher = -1;
+        ic->finisher_sock = -1;
 }
 
 static bool is_mounted(const char *dir, const char *parent)

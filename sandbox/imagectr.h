@@ -30,6 +30,9 @@ struct image_ctr {
         bool created;
         bool finished;   /* image_ctr_finish ran: otherwise image_ctr_free removes it */
         struct store_ns_plan *ns_plan; /* how to enter the store's namespace, worked out up front */
+        pid_t finisher;   /* records the exit or removes the container from outside any user
+                           * namespace burrow run joins later (a joined one cannot be left) */
+        int finisher_sock;
         /* what the run config points at, owned here */
         char **argv;
         char **env;

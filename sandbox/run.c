@@ -99,6 +99,8 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
                 close(a->ic->store->fd);
                 if (a->ic->running_fd >= 0)
                         close(a->ic->running_fd);
+                if (a->ic->finisher_sock >= 0)
+                        close(a->ic->finisher_sock);
         }
         if (mounts_setup(cfg, &mopts, err) < 0)
                 return -1;
