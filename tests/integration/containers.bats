@@ -239,3 +239,24 @@ fuse_usable() {
     run b rm fvictim
     assert_status 0
 }
+
+@test "--rm works from any mapping: keep-id, and a single-ID map with fuse-overlayfs" {
+    if has_range; then
+        run b run --rm --userns=keep-id oci:img id -u
+        assert_status 0
+        [ "$output" = "$(id -u)" ]
+        [ -z "$(ls -A "$STORE/containers")" ]
+        run b run --name kid --userns=keep-id oci:img sh -c 'exit 4'
+        assert_status 4
+        run b ps -a
+        assert_output_has "Exited \\(4\\) .* kid$"
+        run b rm kid
+        assert_status 0
+    fi
+    if fuse_usable && [ "$(id -u)" != 0 ]; then
+        run b run --rm --userns=single --storage-driver fuse-overlayfs oci:img sh -c 'touch /x; id -u'
+        assert_status 0
+        [ "$output" = 0 ]
+        [ -z "$(ls -A "$STORE/containers")" ]
+    fi
+}
