@@ -241,17 +241,23 @@ bool container_is_running(struct store *s, const char *id)
         return flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
-int container_record_start(struct store *s, const char *id, struct burrow_error **err)
+int container_record_start(struct store *s, const char *id, pid_t pid, struct burrow_error **err)
 {
         char dir[128];
         snprintf(dir, sizeof(dir), "containers/%s", id);
         cleanup_close int fd = openat(s->fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return burrow_error_set(err, errno, "opening `%s/%s`", s->root, dir);
-        cleanup_json json_t *state = json_pack("{s:s, s:I}", "status", "running", "started", (json_int_t)time(NULL));
+        cleanup_json json_t *state = json_pack("{s:s, s:I, s:I}", "status", "running", "started", (json_int_t)time(NULL), "pid",
+                                               (json_int_t)pid);
         if (state == NULL)
                 return burrow_error_set(err, ENOMEM, "state");
         return store_write_json_at(fd, "state.json", state, err);
+}
+
+json_t *container_state(struct store *s, const char *id)
+{
+        return read_json(s, id, "state.json", NULL);
 }
 
 int container_record_exit(struct store *s, const char *id, int exit_code, struct burrow_error **err)

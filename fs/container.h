@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "fs/nsexec.h"
 #include "fs/store.h"
@@ -37,7 +38,9 @@ json_t *container_config(struct store *s, const char *id, struct burrow_error **
 int container_lock_running(struct store *s, const char *id, struct burrow_error **err);
 bool container_is_running(struct store *s, const char *id);
 /* Record that it started, and how it ended. */
-int container_record_start(struct store *s, const char *id, struct burrow_error **err);
+int container_record_start(struct store *s, const char *id, pid_t pid, struct burrow_error **err);
+/* state.json as it is ({"status", "started", "pid"} or {"status", "exit_code", "finished"}), or NULL. */
+json_t *container_state(struct store *s, const char *id);
 int container_record_exit(struct store *s, const char *id, int exit_code, struct burrow_error **err);
 
 /* Remove it (upper layer and all) in the store's user namespace. Refuses a running one unless

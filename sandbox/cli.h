@@ -35,6 +35,9 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv);
 bool cli_container_verb(const char *verb);
 int cli_container_main(const struct burrow_global *global, int argc, char **argv);
 int cli_container_help(const char *verb, FILE *out);
+/* burrow inspect: REF as a container (0), or 1 when no container has that name or ID. */
+struct store;
+int cli_container_inspect(struct store *s, const char *ref, FILE *out, struct burrow_error **err);
 int cli_image_help(const char *verb, FILE *out);
 
 #endif

@@ -30,6 +30,15 @@ static const char ps_help[] = "Usage: burrow ps [-a] [-q]\n"
                               "\n"
                               "  -a, --all     also containers that are not running\n"
                               "  -q, --quiet   IDs only\n";
+static const char stop_help[] = "Usage: burrow stop [-t SECONDS] CONTAINER...\n"
+                                "\n"
+                                "Stop running containers: SIGTERM to the workload, then SIGKILL after SECONDS (default 10).\n";
+static const char kill_help[] = "Usage: burrow kill [-s SIGNAL] CONTAINER...\n"
+                                "\n"
+                                "Send SIGNAL (a name such as TERM or SIGHUP, or a number; default KILL) to running containers.\n";
+static const char wait_help[] = "Usage: burrow wait CONTAINER...\n"
+                                "\n"
+                                "Wait until containers stop, then print each one's exit code.\n";
 static const char rm_help[] = "Usage: burrow rm [-f] CONTAINER...\n"
                               "\n"
                               "Remove containers (by name, ID or unique ID prefix) with their writable layer. A running\n"
@@ -43,6 +52,12 @@ int cli_container_help(const char *verb, FILE *out)
                 fputs(ps_help, out);
         else if (strcmp(verb, "rm") == 0)
                 fputs(rm_help, out);
+        else if (strcmp(verb, "stop") == 0)
+                fputs(stop_help, out);
+        else if (strcmp(verb, "kill") == 0)
+                fputs(kill_help, out);
+        else if (strcmp(verb, "wait") == 0)
+                fputs(wait_help, out);
         else
                 return -1;
         return 0;
@@ -50,7 +65,8 @@ int cli_container_help(const char *verb, FILE *out)
 
 bool cli_container_verb(const char *verb)
 {
-        return strcmp(verb, "ps") == 0 || strcmp(verb, "rm") == 0;
+        return strcmp(verb, "ps") == 0 || strcmp(verb, "rm") == 0 || strcmp(verb, "stop") == 0 || strcmp(verb, "kill") == 0 ||
+               strcmp(verb, "wait") == 0;
 }
 
 static void human_ago(json_int_t then, char *buf, size_t size)
@@ -117,6 +133,46 @@ static int ps(struct store *s, bool all, bool quiet)
         return 0;
 }
 
+/* "TERM", "SIGTERM", "15": libc's own names (sigabbrev_np), not a table of ours. */
+static int signal_parse(const char *text, int *sig, struct burrow_error **err)
+{
+        char *end;
+        long n = strtol(text, &end, 10);
+        if (*text && *end == '\0' && n > 0 && n < NSIG) {
+                *sig = (int)n;
+                return 0;
+        }
+        const char *name = strncasecmp(text, "SIG", 3) == 0 ? text + 3 : text;
+        for (int i = 1; i < NSIG; i++) {
+                const char *abbrev = sigabbrev_np(i);
+                if (abbrev && strcasecmp(abbrev, name) == 0) {
+                        *sig = i;
+                        return 0;
+                }
+        }
+        return burrow_error_set(err, 0, "unknown signal `%s` (a name such as TERM or a number)", text);
+}
+
+/* The host PID of a running container's init. */
+static int container_pid(struct store *s, const char *id, pid_t *pid, struct burrow_error **err)
+{
+        if (!container_is_running(s, id))
+                return burrow_error_set(err, 0, "container %.12s is not running", id);
+        cleanup_json json_t *st = container_state(s, id);
+        json_int_t p = json_integer_value(json_object_get(st, "pid"));
+        if (p <= 1)
+                return burrow_error_set(err, 0, "container %.12s is starting; try again", id);
+        *pid = (pid_t)p;
+        return 0;
+}
+
+static bool wait_stopped(struct store *s, const char *id, int tenths)
+{
+        for (int i = 0; i < tenths && container_is_running(s, id); i++)
+                usleep(100000);
+        return !container_is_running(s, id);
+}
+
 /* rm -f of a running container: kill its init (the burrow run that started it then records the
  * exit and lets go of the container), and wait for it to let go. */
 static int kill_and_wait(struct store *s, const char *runroot, const char *id, struct burrow_error **err)
@@ -140,6 +196,89 @@ static int kill_and_wait(struct store *s, const char *runroot, const char *id, s
         return 0;
 }
 
+int cli_container_inspect(struct store *s, const char *ref, FILE *out, struct burrow_error **err)
+{
+        char id[CONTAINER_ID_LEN + 1];
+        if (container_resolve(s, ref, id, NULL) < 0)
+                return 1; /* not a container: maybe an image */
+        cleanup_json json_t *cfg = container_config(s, id, err);
+        if (cfg == NULL)
+                return -1;
+        cleanup_json json_t *st = container_state(s, id);
+        bool running = container_is_running(s, id);
+        const char *status = running ? "running" : st ? "exited" : "created";
+        char upper[PATH_MAX], work[PATH_MAX], merged[PATH_MAX];
+        snprintf(upper, sizeof(upper), "%s/containers/%s/upper", s->root, id);
+        snprintf(work, sizeof(work), "%s/containers/%s/work", s->root, id);
+        snprintf(merged, sizeof(merged), "%s/containers/%s/merged", s->root, id);
+        cleanup_json json_t *lower = json_array();
+        size_t i;
+        json_t *l;
+        json_array_foreach(json_object_get(cfg, "layers"), i, l)
+        {
+                char p[PATH_MAX];
+                snprintf(p, sizeof(p), "%s/layers/%s", s->root, digest_hex(json_string_value(l)));
+                json_array_insert_new(lower, 0, json_string(p)); /* topmost first, as overlay lists them */
+        }
+        json_t *exit_code = json_object_get(st, "exit_code");
+        json_t *started = json_object_get(st, "started"), *finished = json_object_get(st, "finished");
+        cleanup_json json_t *doc = json_pack(
+                "[{s:s, s:O, s:O, s:O, s:O, s:{s:O}, s:{s:s, s:b, s:O, s:I, s:O, s:O}, s:O, s:{s:{s:s, s:s, s:s, s:O}}}]", "Id", id,
+                "Name", json_object_get(cfg, "name"), "Created", json_object_get(cfg, "created"), "Image",
+                json_object_get(cfg, "image"), "ImageName", json_object_get(cfg, "image_name"), "Config", "Cmd",
+                json_object_get(cfg, "argv"), "State", "Status", status, "Running", running, "ExitCode",
+                exit_code && !running ? exit_code : json_null(), "Pid",
+                running ? json_integer_value(json_object_get(st, "pid")) : (json_int_t)0, "StartedAt",
+                started ? started : json_null(), "FinishedAt", finished ? finished : json_null(), "Driver",
+                json_object_get(cfg, "driver"), "GraphDriver", "Data", "UpperDir", upper, "WorkDir", work, "MergedDir", merged,
+                "LowerDir", lower);
+        if (doc == NULL)
+                return burrow_error_set(err, ENOMEM, "inspect");
+        json_dumpf(doc, out, JSON_INDENT(4));
+        fputc('\n', out);
+        return 0;
+}
+
+/* stop, kill, wait on one container. */
+static int container_verb_one(struct store *s, const char *verb, const char *id, const char *shown, int sig, long timeout,
+                              struct burrow_error **err)
+{
+        if (strcmp(verb, "wait") == 0) {
+                while (!wait_stopped(s, id, 10))
+                        ;
+                cleanup_json json_t *st = container_state(s, id);
+                json_t *code = json_object_get(st, "exit_code");
+                if (!json_is_integer(code))
+                        return burrow_error_set(err, 0, "container `%s` ended without an exit code (the burrow that ran it was "
+                                                        "killed)",
+                                                shown);
+                printf("%lld\n", (long long)json_integer_value(code));
+                return 0;
+        }
+        pid_t pid;
+        if (strcmp(verb, "kill") == 0) {
+                if (container_pid(s, id, &pid, err) < 0 || (kill(pid, sig) < 0 && errno != ESRCH))
+                        return err && *err ? -1 : burrow_error_set(err, errno, "signalling container `%s`", shown);
+                printf("%s\n", shown);
+                return 0;
+        }
+        /* stop: SIGTERM (the init passes it to the workload), then SIGKILL */
+        if (!container_is_running(s, id)) {
+                printf("%s\n", shown);
+                return 0;
+        }
+        if (container_pid(s, id, &pid, err) < 0)
+                return -1;
+        kill(pid, SIGTERM);
+        if (!wait_stopped(s, id, (int)timeout * 10)) {
+                kill(pid, SIGKILL);
+                if (!wait_stopped(s, id, 100))
+                        return burrow_error_set(err, 0, "container `%s` did not stop after SIGKILL", shown);
+        }
+        printf("%s\n", shown);
+        return 0;
+}
+
 int cli_container_main(const struct burrow_global *global, int argc, char **argv)
 {
         const char *verb = argv[0];
@@ -147,16 +286,22 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
                 { "all", no_argument, NULL, 'a' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "force", no_argument, NULL, 'f' },
+                { "time", required_argument, NULL, 't' },
+                { "signal", required_argument, NULL, 's' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
         bool all = false, quiet = false, force = false;
+        long timeout = 10;
+        int sig = SIGKILL;
         struct burrow_error *err = NULL;
         optind = 0;
         opterr = 0;
         int opt, token;
-        bool is_ps = strcmp(verb, "ps") == 0;
-        while ((opt = cli_next_option(argc, argv, is_ps ? "+:aqh" : "+:fh", longs, &token)) != -1) {
+        bool is_ps = strcmp(verb, "ps") == 0, is_rm = strcmp(verb, "rm") == 0, is_stop = strcmp(verb, "stop") == 0,
+             is_kill = strcmp(verb, "kill") == 0;
+        const char *shorts = is_ps ? "+:aqh" : is_rm ? "+:fh" : is_stop ? "+:t:h" : is_kill ? "+:s:h" : "+:h";
+        while ((opt = cli_next_option(argc, argv, shorts, longs, &token)) != -1) {
                 if (opt == 'h') {
                         cli_container_help(verb, stdout);
                         return 0;
@@ -164,8 +309,16 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
                         all = true;
                 } else if (is_ps && opt == 'q') {
                         quiet = true;
-                } else if (!is_ps && opt == 'f') {
+                } else if (is_rm && opt == 'f') {
                         force = true;
+                } else if (is_stop && opt == 't') {
+                        char *end;
+                        timeout = strtol(optarg, &end, 10);
+                        if (*optarg == '\0' || *end || timeout < 0 || timeout > 86400)
+                                return cli_fail((burrow_error_set(&err, 0, "-t `%s`: expected whole seconds", optarg), err));
+                } else if (is_kill && opt == 's') {
+                        if (signal_parse(optarg, &sig, &err) < 0)
+                                return cli_fail(err);
                 } else {
                         cli_option_error(verb, argv[token], opt == ':' ? ':' : '?', &err);
                         return cli_fail(err);
@@ -176,8 +329,8 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
         if (is_ps && nargs > 0)
                 return cli_fail((burrow_error_set(&err, 0, "`burrow ps` takes no arguments (usage: burrow ps [-a] [-q])"), err));
         if (!is_ps && nargs == 0)
-                return cli_fail((burrow_error_set(&err, 0, "`burrow rm` needs at least one container (usage: burrow rm [-f] "
-                                                           "CONTAINER...)"),
+                return cli_fail((burrow_error_set(&err, 0, "`burrow %s` needs at least one container (see `burrow help %s`)", verb,
+                                                  verb),
                                  err));
         cleanup_free char *root = global->root ? strdup(global->root) : store_default_root();
         cleanup_free char *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
@@ -195,6 +348,13 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
                 if (container_resolve(s, args[i], id, &err) < 0) {
                         code = cli_fail(err);
                         err = NULL;
+                        continue;
+                }
+                if (!is_rm) {
+                        if (container_verb_one(s, verb, id, args[i], sig, timeout, &err) < 0) {
+                                code = cli_fail(err);
+                                err = NULL;
+                        }
                         continue;
                 }
                 if (container_is_running(s, id)) {

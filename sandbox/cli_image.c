@@ -48,7 +48,8 @@ static const struct {
         { "rmi", "Usage: burrow rmi [-f] IMAGE...\n\n"
                  "Remove a name; an image loses its layers when its last name goes. An image with several names\n"
                  "given by ID needs -f. Layers and blobs no image uses are removed.\n" },
-        { "inspect", "Usage: burrow inspect IMAGE\n\nShow the image (ID, names, config, layers) as JSON.\n" },
+        { "inspect", "Usage: burrow inspect CONTAINER|IMAGE\n\nShow a container (its state, command, layers) or an image (ID, "
+                     "names, config,\nlayers) as JSON. A container's name or ID is looked for first.\n" },
         { "history", "Usage: burrow history IMAGE\n\nShow the steps that made the image, newest first.\n" },
         { "system", "Usage: burrow system reset [-f] | migrate\n\n"
                     "  reset     remove every image and layer of the store (--root), files of subordinate IDs\n"
@@ -352,7 +353,8 @@ int cli_image_main(const struct burrow_global *global, int argc, char **argv)
                                 code = cli_fail(err);
                 err = NULL;
         } else if (strcmp(verb, "inspect") == 0) {
-                if (image_inspect(c.store, args[0], stdout, &err) < 0)
+                int as_ctr = cli_container_inspect(c.store, args[0], stdout, &err);
+                if (as_ctr < 0 || (as_ctr == 1 && image_inspect(c.store, args[0], stdout, &err) < 0))
                         code = cli_fail(err);
         } else if (strcmp(verb, "history") == 0) {
                 if (image_history(c.store, args[0], stdout, &err) < 0)

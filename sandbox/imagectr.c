@@ -283,7 +283,7 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
                 return burrow_error_set(err, ENOMEM, "overlay options");
         }
         if ((ic->running_fd = container_lock_running(ic->store, ic->id, err)) < 0 ||
-            container_record_start(ic->store, ic->id, err) < 0 || start_finisher(ic, err) < 0)
+            container_record_start(ic->store, ic->id, 0, err) < 0 || start_finisher(ic, err) < 0)
                 return -1;
         char real[PATH_MAX];
         if (realpath(ic->store->root, real) == NULL)

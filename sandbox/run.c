@@ -362,6 +362,14 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                 sigprocmask(SIG_SETMASK, &saved_mask, NULL);
                 return burrow_error_set(err, errno, "starting the container");
         }
+        if (ic) {
+                /* the container's init, for stop, kill and inspect */
+                struct burrow_error *perr = NULL;
+                if (container_record_start(ic->store, id, pid, &perr) < 0) {
+                        burrow_warn("%s", perr->msg);
+                        burrow_error_free(perr);
+                }
+        }
         /* Written while the child sets up its mounts; the lock says "alive" until we exit. */
         struct burrow_error *state_err = NULL;
         cleanup_close int state_lock = runroot_state_write(runroot, id, pid, rootfs, &state_err);

@@ -260,3 +260,61 @@ fuse_usable() {
         [ -z "$(ls -A "$STORE/containers")" ]
     fi
 }
+
+wait_running() { # name
+    local _
+    for _ in $(seq 100); do
+        [ "$(b inspect "$1" 2>/dev/null | jq -r '.[0].State.Pid')" -gt 1 ] 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+@test "stop: SIGTERM, then SIGKILL after -t; kill -s; wait prints the exit code; inspect shows the state" {
+    "$BURROW" --root "$STORE" run --name t1 oci:img sh -c 'trap "exit 7" TERM; while :; do sleep 0.1; done' 3>&- &
+    p1=$!
+    wait_running t1
+    run b inspect t1
+    [ "$(jq -r '.[0].State.Status' <<<"$output")" = running ]
+    [ "$(jq -r '.[0].Name' <<<"$output")" = t1 ]
+    [ -d "$(jq -r '.[0].GraphDriver.Data.UpperDir' <<<"$output")" ]
+    run b stop -t 5 t1
+    assert_status 0
+    run b wait t1
+    [ "$output" = 7 ]
+    wait $p1 || [ $? = 7 ]
+    run b inspect t1
+    [ "$(jq -r '.[0].State.Status' <<<"$output")" = exited ]
+    [ "$(jq -r '.[0].State.ExitCode' <<<"$output")" = 7 ]
+
+    "$BURROW" --root "$STORE" run --name t2 oci:img sh -c 'trap "" TERM; while :; do sleep 0.1; done' 3>&- &
+    p2=$!
+    wait_running t2
+    start=$(date +%s)
+    run b stop -t 1 t2
+    assert_status 0
+    [ $(($(date +%s) - start)) -lt 6 ]
+    run b wait t2
+    [ "$output" = 137 ]   # SIGKILL
+    wait $p2 || true
+
+    "$BURROW" --root "$STORE" run --name t3 oci:img sh -c 'trap "exit 9" USR1; while :; do sleep 0.1; done' 3>&- &
+    p3=$!
+    wait_running t3
+    run b kill -s SIGUSR1 t3
+    assert_status 0
+    run b wait t3
+    [ "$output" = 9 ]
+    wait $p3 || true
+    run b kill t3
+    assert_status 125
+    assert_output_has "is not running"
+    run b kill -s NOPE t3
+    assert_status 125
+    assert_output_has "unknown signal \`NOPE\`"
+    run b rm t1 t2 t3
+    assert_status 0
+    run b inspect oci:img   # an image still inspects as one
+    assert_status 0
+    [ "$(jq -r '.[0].RepoTags[0]' <<<"$output")" = localhost/oci:img ]
+}
