@@ -69,7 +69,9 @@ static const char run_help[] =
         "  --rootfs DIR              directory to use as the container's / (instead of IMAGE)\n"
         "  --name NAME               name of the container (default: a generated one)\n"
         "  --entrypoint CMD          replace the image's entrypoint (\"\" clears it)\n"
-        "  --storage-driver DRIVER   overlay (kernel overlayfs, the default) or fuse-overlayfs\n"
+        "  --storage-driver DRIVER   overlay (kernel overlayfs) or fuse-overlayfs (default: the\n"
+        "                            store's, probed once)\n"
+        "  --pull POLICY             missing (default: pull IMAGE if the store lacks it), always, never\n"
         "  -v, --volume HOST:CTR[:ro]  bind-mount HOST (absolute, or starting with ./) at CTR\n"
         "  -e, --env KEY=VAL|KEY     set an environment variable (KEY alone copies burrow's)\n"
         "  -w, --workdir DIR         working directory inside (created if missing)\n"
@@ -248,12 +250,13 @@ static int append_str(char ***arr, size_t *n, const char *s)
 int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *help, struct burrow_error **err)
 {
         enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM, OPT_USERNS, OPT_GROUP_ADD, OPT_NAME,
-               OPT_ENTRYPOINT, OPT_STORAGE_DRIVER };
+               OPT_ENTRYPOINT, OPT_STORAGE_DRIVER, OPT_PULL };
         static const struct option longs[] = {
                 { "rootfs", required_argument, NULL, OPT_ROOTFS },
                 { "name", required_argument, NULL, OPT_NAME },
                 { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
                 { "storage-driver", required_argument, NULL, OPT_STORAGE_DRIVER },
+                { "pull", required_argument, NULL, OPT_PULL },
                 { "volume", required_argument, NULL, 'v' },
                 { "env", required_argument, NULL, 'e' },
                 { "workdir", required_argument, NULL, 'w' },
@@ -284,6 +287,16 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 case OPT_NAME:
                         if (set_string(&cfg->name, optarg, "--name", err) < 0)
                                 return -1;
+                        break;
+                case OPT_PULL:
+                        if (strcmp(optarg, "missing") == 0)
+                                cfg->pull = PULL_MISSING;
+                        else if (strcmp(optarg, "always") == 0)
+                                cfg->pull = PULL_ALWAYS;
+                        else if (strcmp(optarg, "never") == 0)
+                                cfg->pull = PULL_NEVER;
+                        else
+                                return burrow_error_set(err, 0, "--pull is missing, always or never, not `%s`", optarg);
                         break;
                 case OPT_STORAGE_DRIVER:
                         if (strcmp(optarg, "overlay") != 0 && strcmp(optarg, "fuse-overlayfs") != 0)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fs/nsexec.h"
+#include "fs/registry.h"
 #include "sandbox/info.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -201,8 +202,29 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
         if (eff->storage_driver == NULL && default_driver(ic->store, &ic->driver, err) < 0)
                 return -1;
         char image_id[DIGEST_STR_LEN + 1];
-        if (store_resolve(ic->store, eff->image, image_id, err) < 0)
-                return burrow_error_hint(err, "pull it first: burrow pull %s", eff->image);
+        struct burrow_error *missing = NULL;
+        bool have = eff->pull != PULL_ALWAYS && store_resolve(ic->store, eff->image, image_id, &missing) == 0;
+        if (!have && eff->pull == PULL_NEVER) {
+                *err = missing;
+                return burrow_error_hint(err, "pull it first: burrow pull %s (or leave out --pull=never)", eff->image);
+        }
+        burrow_error_free(missing);
+        if (!have) {
+                /* docker run's way: fetch what is missing, then run it */
+                cleanup_free char *config_dir = config_dir_default();
+                struct pull_options po = { .tls_verify = -1, .config_dir = config_dir };
+                cleanup_free char *printed = NULL;
+                size_t printed_len = 0;
+                FILE *sink = open_memstream(&printed, &printed_len);
+                if (sink == NULL)
+                        return burrow_error_set(err, errno, "open_memstream");
+                int r = image_pull(ic->store, &ns, eff->image, &po, sink, err);
+                fclose(sink);
+                if (r < 0)
+                        return burrow_error_wrap(err, "image `%s` is not in the store, and pulling it failed", eff->image);
+                if (store_resolve(ic->store, eff->image, image_id, err) < 0)
+                        return -1;
+        }
         cleanup_json json_t *rec = store_image_read(ic->store, image_id, err);
         if (rec == NULL)
                 return -1;

@@ -29,7 +29,8 @@ struct burrow_run_config {
         char *entrypoint; /* --entrypoint: replaces the image's ("" clears it) */
         bool has_entrypoint;
         char *user_name;  /* a user (and group) by name, "NAME[:GROUP]", resolved in the rootfs */
-        char *storage_driver; /* --storage-driver: overlay or fuse-overlayfs (NULL: overlay) */
+        char *storage_driver; /* --storage-driver: overlay or fuse-overlayfs (NULL: the store's) */
+        enum { PULL_MISSING, PULL_ALWAYS, PULL_NEVER } pull; /* --pull */
         char **argv;    /* the workload and its arguments */
         char **env;     /* -e entries as given: KEY=VAL, or KEY (taken from burrow's environment) */
         size_t n_env;

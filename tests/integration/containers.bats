@@ -184,10 +184,13 @@ layer_tree() { # every file of the image's layers, to show they never change
 }
 
 @test "an image that is not in the store: a clear error, no container made" {
-    run b run --rm nothere:1 true
+    run b run --rm --pull=never nothere:1 true
     assert_status 125
     assert_output_has "image \`nothere:1\` is not in the store"
     assert_output_has "burrow pull nothere:1"
+    run b run --rm 127.0.0.1:1/nothere:1 true   # --pull=missing (the default) tries, and says why it failed
+    assert_status 125
+    assert_output_has "image \`127.0.0.1:1/nothere:1\` is not in the store, and pulling it failed"
     [ -z "$(ls -A "$STORE/containers" 2>/dev/null)" ]
 }
 

@@ -530,3 +530,18 @@ dead_port() {
     run b pull -q "127.0.0.1:$PORT/t/top:1"
     assert_status 0
 }
+
+@test "run pulls a missing image (--pull=missing, the default); --pull=never refuses; --pull=always fetches again" {
+    run b run --rm --pull=never "127.0.0.1:$PORT/t/busybox:1" echo hi
+    assert_status 125
+    assert_output_has "is not in the store"
+    run b run --rm "127.0.0.1:$PORT/t/busybox:1" echo hi
+    assert_status 0
+    [ "${lines[-1]}" = hi ]
+    run b images --format '{{.Repository}}:{{.Tag}}'
+    [ "$output" = "127.0.0.1:$PORT/t/busybox:1" ]
+    run b run --rm --pull=always "127.0.0.1:$PORT/t/busybox:1" echo again
+    assert_status 0
+    assert_output_has "0 of 1 layers fetched"   # the manifest was fetched again; the layer was there
+    [ "${lines[-1]}" = again ]
+}
