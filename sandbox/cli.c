@@ -74,7 +74,10 @@ static const char run_help[] =
         "  --pull POLICY             missing (default: pull IMAGE if the store lacks it), always, never\n"
         "  -v, --volume HOST:CTR[:ro]  bind-mount HOST (absolute, or starting with ./) at CTR\n"
         "  -e, --env KEY=VAL|KEY     set an environment variable (KEY alone copies burrow's)\n"
+        "  --env-file FILE           read KEY=VAL lines from FILE (# comments), in order with -e\n"
         "  -w, --workdir DIR         working directory inside (created if missing)\n"
+        "  --tmpfs PATH[:OPTS]       mount a fresh tmpfs at PATH (OPTS: size=64m,mode=0755...)\n"
+        "  --read-only               mount the root filesystem read-only (/tmp, /dev, binds stay)\n"
         "  --hostname NAME           container hostname (default: the short container ID)\n"
         "  -u, --user USER[:GROUP]   run as USER (and GROUP, default 0): numbers, or names from the\n"
         "                            container's /etc/passwd and /etc/group; must be mapped\n"
@@ -250,13 +253,16 @@ static int append_str(char ***arr, size_t *n, const char *s)
 int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *help, struct burrow_error **err)
 {
         enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM, OPT_USERNS, OPT_GROUP_ADD, OPT_NAME,
-               OPT_ENTRYPOINT, OPT_STORAGE_DRIVER, OPT_PULL };
+               OPT_ENTRYPOINT, OPT_STORAGE_DRIVER, OPT_PULL, OPT_TMPFS, OPT_READ_ONLY, OPT_ENV_FILE };
         static const struct option longs[] = {
                 { "rootfs", required_argument, NULL, OPT_ROOTFS },
                 { "name", required_argument, NULL, OPT_NAME },
                 { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
                 { "storage-driver", required_argument, NULL, OPT_STORAGE_DRIVER },
                 { "pull", required_argument, NULL, OPT_PULL },
+                { "tmpfs", required_argument, NULL, OPT_TMPFS },
+                { "read-only", no_argument, NULL, OPT_READ_ONLY },
+                { "env-file", required_argument, NULL, OPT_ENV_FILE },
                 { "volume", required_argument, NULL, 'v' },
                 { "env", required_argument, NULL, 'e' },
                 { "workdir", required_argument, NULL, 'w' },
@@ -286,6 +292,27 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                         break;
                 case OPT_NAME:
                         if (set_string(&cfg->name, optarg, "--name", err) < 0)
+                                return -1;
+                        break;
+                case OPT_TMPFS: {
+                        struct burrow_tmpfs t;
+                        if (burrow_tmpfs_parse(optarg, &t, err) < 0)
+                                return -1;
+                        struct burrow_tmpfs *bigger = realloc(cfg->tmpfs, (cfg->n_tmpfs + 1) * sizeof(*bigger));
+                        if (bigger == NULL) {
+                                free(t.dest);
+                                free(t.options);
+                                return burrow_error_set(err, ENOMEM, "--tmpfs");
+                        }
+                        cfg->tmpfs = bigger;
+                        cfg->tmpfs[cfg->n_tmpfs++] = t;
+                        break;
+                }
+                case OPT_READ_ONLY:
+                        cfg->read_only = true;
+                        break;
+                case OPT_ENV_FILE:
+                        if (burrow_env_file_read(optarg, &cfg->env, &cfg->n_env, err) < 0)
                                 return -1;
                         break;
                 case OPT_PULL:

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -60,13 +61,15 @@ static int mount_in_root(int rootfd, const char *root_name, const char *dest, en
         return 0;
 }
 
-static int make_readonly(int rootfd, const char *root_name, const char *dest, struct burrow_error **err)
+/* RECURSIVE: the mounts below DEST too (a bind's submounts); otherwise DEST's own mount only
+ * (--read-only: the rootfs, not /proc, /dev or /tmp on it). */
+static int make_readonly(int rootfd, const char *root_name, const char *dest, bool recursive, struct burrow_error **err)
 {
         cleanup_close int fd = rootfs_resolve(rootfd, root_name, dest, ROOTFS_EXISTING, err);
         if (fd < 0)
                 return -1;
 #if HAVE_DECL_SYS_MOUNT_SETATTR
-        if (have_mount_setattr()) {
+        if (recursive && have_mount_setattr()) {
                 struct mount_attr_v0 attr = { .attr_set = MOUNT_ATTR_RDONLY };
                 if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
                         return burrow_error_set(err, errno, "making `%s` read-only", dest);
@@ -109,7 +112,7 @@ static int bind_in_root(int rootfd, const char *root_name, const char *source, c
         if (mount_in_root(rootfd, root_name, dest, S_ISDIR(st.st_mode) ? ROOTFS_CREATE_DIR : ROOTFS_CREATE_FILE, source,
                           NULL, flags, NULL, err) < 0)
                 return -1;
-        if (readonly && make_readonly(rootfd, root_name, dest, err) < 0)
+        if (readonly && make_readonly(rootfd, root_name, dest, true, err) < 0)
                 return -1;
         return 0;
 }
@@ -230,10 +233,21 @@ int mounts_setup(const struct burrow_run_config *cfg, const struct mounts_option
         if (mount_in_root(rootfd, root_name, "/tmp", ROOTFS_CREATE_DIR, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777",
                           err) < 0)
                 return -1;
+        for (size_t i = 0; i < cfg->n_tmpfs; i++) {
+                const struct burrow_tmpfs *t = &cfg->tmpfs[i];
+                cleanup_free char *data = NULL;
+                if (asprintf(&data, "mode=1777%s%s", t->options ? "," : "", t->options ? t->options : "") < 0)
+                        return burrow_error_set(err, ENOMEM, "--tmpfs");
+                if (mount_in_root(rootfd, root_name, t->dest, ROOTFS_CREATE_DIR, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, data, err) < 0)
+                        return burrow_error_wrap(err, "--tmpfs `%s`", t->dest);
+        }
         for (size_t i = 0; i < cfg->n_binds; i++) {
                 const struct burrow_bind *b = &cfg->binds[i];
                 if (bind_in_root(rootfd, root_name, b->source, b->dest, b->readonly, err) < 0)
                         return burrow_error_wrap(err, "volume `%s:%s`", b->source, b->dest);
         }
+        /* last, so mount points could still be made: the root's own mount only */
+        if (cfg->read_only && make_readonly(rootfd, root_name, "/", false, err) < 0)
+                return burrow_error_wrap(err, "--read-only");
         return pivot_into(rootfd, root_name, err);
 }

@@ -42,6 +42,11 @@ void burrow_run_config_free(struct burrow_run_config *cfg)
         for (size_t i = 0; i < cfg->n_binds; i++)
                 burrow_bind_free(&cfg->binds[i]);
         free(cfg->binds);
+        for (size_t i = 0; i < cfg->n_tmpfs; i++) {
+                free(cfg->tmpfs[i].dest);
+                free(cfg->tmpfs[i].options);
+        }
+        free(cfg->tmpfs);
         free(cfg->workdir);
         free(cfg->hostname);
         free(cfg->group_add);
@@ -122,6 +127,71 @@ int burrow_user_parse(const char *spec, uid_t *uid, gid_t *gid, bool *has_gid, s
         *gid = g;
         *has_gid = colon != NULL;
         return 0;
+}
+
+int burrow_tmpfs_parse(const char *spec, struct burrow_tmpfs *out, struct burrow_error **err)
+{
+        memset(out, 0, sizeof(*out));
+        const char *colon = strchr(spec, ':');
+        size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+        if (len == 0 || spec[0] != '/')
+                return burrow_error_set(err, 0, "--tmpfs `%s`: the path must be absolute (--tmpfs /run[:size=64m])", spec);
+        cleanup_free char *path = strndup(spec, len);
+        if (path == NULL)
+                return burrow_error_set(err, ENOMEM, "--tmpfs");
+        cleanup_free char *clean = path_clean_absolute(path);
+        if (clean == NULL || strcmp(clean, "/") == 0)
+                return burrow_error_set(err, 0, "--tmpfs `%s`: not a path a tmpfs can go on", spec);
+        if (colon) {
+                /* tmpfs's options only: letters, digits and the separators its options use */
+                for (const char *p = colon + 1; *p; p++)
+                        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("=,_%kmgKMG", *p)))
+                                return burrow_error_set(err, 0, "--tmpfs `%s`: `%c` has no place in tmpfs options (such as "
+                                                                "size=64m,mode=0755)",
+                                                        spec, *p);
+                if (colon[1] && (out->options = strdup(colon + 1)) == NULL)
+                        return burrow_error_set(err, ENOMEM, "--tmpfs");
+        }
+        out->dest = steal_pointer(&clean);
+        return 0;
+}
+
+int burrow_env_file_read(const char *path, char ***env, size_t *n, struct burrow_error **err)
+{
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+                return burrow_error_set(err, errno, "--env-file `%s`", path);
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        int r = 0;
+        unsigned lineno = 0;
+        while (r == 0 && (len = getline(&line, &cap, f)) >= 0) {
+                lineno++;
+                while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+                        line[--len] = '\0';
+                const char *p = line;
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (*p == '\0' || *p == '#')
+                        continue;
+                if (*p == '=') {
+                        r = burrow_error_set(err, 0, "--env-file `%s` line %u: `%s` has no variable name", path, lineno, line);
+                        break;
+                }
+                char **bigger = realloc(*env, (*n + 2) * sizeof(char *));
+                if (bigger == NULL || (bigger[*n] = strdup(p)) == NULL) {
+                        if (bigger)
+                                *env = bigger;
+                        r = burrow_error_set(err, ENOMEM, "--env-file");
+                        break;
+                }
+                *env = bigger;
+                bigger[++*n] = NULL;
+        }
+        free(line);
+        fclose(f);
+        return r;
 }
 
 int burrow_env_check(const char *entry, struct burrow_error **err)

@@ -16,6 +16,11 @@ struct burrow_bind {
         bool readonly;
 };
 
+struct burrow_tmpfs {
+        char *dest;    /* absolute container path, cleaned */
+        char *options; /* "size=64m,mode=0755"... or NULL */
+};
+
 struct burrow_global {
         char *root;    /* --root: the image store (images arrive later) */
         char *runroot; /* --runroot: runtime state */
@@ -36,6 +41,9 @@ struct burrow_run_config {
         size_t n_env;
         struct burrow_bind *binds;
         size_t n_binds;
+        struct burrow_tmpfs *tmpfs; /* --tmpfs PATH[:OPTIONS] */
+        size_t n_tmpfs;
+        bool read_only;             /* --read-only: the rootfs (not /tmp, /dev, binds) */
         char *workdir;  /* -w, inside the container */
         char *hostname; /* --hostname; NULL: the short container ID */
         bool has_user;
@@ -60,6 +68,11 @@ int burrow_bind_parse(const char *spec, struct burrow_bind *out, struct burrow_e
 void burrow_bind_free(struct burrow_bind *b);
 /* -u UID[:GID], numeric. */
 int burrow_user_parse(const char *spec, uid_t *uid, gid_t *gid, bool *has_gid, struct burrow_error **err);
+/* --tmpfs PATH[:OPTIONS]: PATH absolute; OPTIONS tmpfs's own (size=, mode=, nr_inodes=...). */
+int burrow_tmpfs_parse(const char *spec, struct burrow_tmpfs *out, struct burrow_error **err);
+/* --env-file FILE: docker's format, one KEY=VAL (or KEY) per line, # comments and blank lines
+ * skipped, no quoting; entries appended to *env in order. */
+int burrow_env_file_read(const char *path, char ***env, size_t *n, struct burrow_error **err);
 /* -e KEY=VAL or KEY; KEY must be non-empty and contain no '='. */
 int burrow_env_check(const char *entry, struct burrow_error **err);
 

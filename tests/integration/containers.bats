@@ -321,3 +321,25 @@ wait_running() { # name
     assert_status 0
     [ "$(jq -r '.[0].RepoTags[0]' <<<"$output")" = localhost/oci:img ]
 }
+
+@test "--env-file, --read-only and --tmpfs" {
+    printf '# a comment\nFROM_FILE=one\n\n  SPACED=two words\nGREETING=from-file\n' >"$BATS_TEST_TMPDIR/env"
+    run b run --rm --env-file "$BATS_TEST_TMPDIR/env" -e GREETING=from-flag oci:img sh -c 'echo "$FROM_FILE|$SPACED|$GREETING"'
+    assert_status 0
+    [ "$output" = "one|two words|from-flag" ]
+    run b run --rm --read-only --tmpfs /run:size=1m oci:img sh -c 'touch /x || echo ro; touch /tmp/t /run/r && echo rw; df -k /run | tail -1'
+    assert_status 0
+    [ "${lines[0]}" = "touch: /x: Read-only file system" ]
+    [ "${lines[1]}" = ro ]
+    [ "${lines[2]}" = rw ]
+    assert_output_has "^tmpfs +1024 "
+    run b run --rm --tmpfs relative oci:img true
+    assert_status 125
+    assert_output_has "the path must be absolute"
+    run b run --rm --tmpfs '/run:size=1m;rm' oci:img true
+    assert_status 125
+    assert_output_has "has no place in tmpfs options"
+    run b run --rm --env-file /nonexistent oci:img true
+    assert_status 125
+    assert_output_has "\`/nonexistent\`"
+}
