@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fcntl.h>
 
 #include "sandbox/info.h"
 #include "sandbox/run.h"
@@ -27,6 +30,7 @@ static const char overview[] =
         "  stop      stop running containers (SIGTERM, then SIGKILL)\n"
         "  kill      send a signal to running containers\n"
         "  wait      wait for containers to stop; print their exit codes\n"
+        "  logs      print the output of a container run with -d\n"
         "  info      show what this host supports and how to fix what is missing\n"
         "  unshare   run a command in a user namespace mapped as burrow maps containers\n"
         "  import    make an image from a rootfs tarball\n"
@@ -88,6 +92,8 @@ static const char run_help[] =
         "  --userns MODE             auto (default: your subordinate ID range if you have one, else a\n"
         "                            single-ID map), single, or keep-id (your UID/GID inside = yours outside)\n"
         "  --group-add GID           add a supplementary group (repeatable; needs a GID range)\n"
+        "  -d, --detach              run in the background: print the container's ID and return;\n"
+        "                            its output goes to its log (burrow logs)\n"
         "  --rm                      remove the container and its writable layer when it exits\n"
         "                            (--rootfs runs keep nothing in any case)\n"
         "  -h, --help                show this help\n"
@@ -275,6 +281,7 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 { "net", required_argument, NULL, OPT_NET },
                 { "network", required_argument, NULL, OPT_NET },
                 { "rm", no_argument, NULL, OPT_RM },
+                { "detach", no_argument, NULL, 'd' },
                 { "userns", required_argument, NULL, OPT_USERNS },
                 { "group-add", required_argument, NULL, OPT_GROUP_ADD },
                 { "help", no_argument, NULL, 'h' },
@@ -284,7 +291,7 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
         optind = 0;
         opterr = 0;
         int opt, token;
-        while ((opt = cli_next_option(argc, argv, "+:v:e:w:u:ith", longs, &token)) != -1) {
+        while ((opt = cli_next_option(argc, argv, "+:v:e:w:u:ithd", longs, &token)) != -1) {
                 switch (opt) {
                 case OPT_ROOTFS:
                         if (set_string(&cfg->rootfs, optarg, "--rootfs", err) < 0)
@@ -407,6 +414,9 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 case OPT_RM:
                         cfg->remove = true;
                         break;
+                case 'd':
+                        cfg->detach = true;
+                        break;
                 case OPT_USERNS:
                         if (userns_mode_parse(optarg, &cfg->userns, err) < 0)
                                 return -1;
@@ -434,6 +444,10 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
         /* Without --rootfs the first argument is the image, as with docker run. */
         if (cfg->rootfs == NULL && optind < argc && set_string(&cfg->image, argv[optind++], "image", err) < 0)
                 return -1;
+        if (cfg->detach && (cfg->interactive || cfg->tty))
+                return burrow_error_set(err, 0, "-d runs the container with no terminal and no input: leave out -i and -t");
+        if (cfg->detach && cfg->rootfs)
+                return burrow_error_set(err, 0, "-d is for image containers (their state and log live in the store), not --rootfs");
         if (cfg->rootfs && (cfg->name || cfg->has_entrypoint || cfg->storage_driver))
                 return burrow_error_set(err, 0, "%s is for image containers, not with --rootfs",
                                         cfg->name ? "--name" : cfg->has_entrypoint ? "--entrypoint" : "--storage-driver");
@@ -452,6 +466,57 @@ int cli_fail(struct burrow_error *err)
         return code;
 }
 
+/* -d: a supervisor process (burrow run itself, in a session of its own) runs the container and
+ * outlives this one; it reports the container's ID once its output goes to the log. */
+static int run_detached(const struct burrow_global *global, struct burrow_run_config *cfg)
+{
+        struct burrow_error *err = NULL;
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return cli_fail((burrow_error_set(&err, errno, "pipe"), err));
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+                return cli_fail((burrow_error_set(&err, errno, "fork"), err));
+        if (pid == 0) {
+                close(p[0]);
+                /* its own session: the terminal's signals and hangup are not the container's */
+                setsid();
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null < 0 || dup2(null, STDIN_FILENO) < 0)
+                        _exit(BURROW_EXIT_FAILURE);
+                cfg->ready_fd = p[1];
+                int code = 0;
+                if (burrow_run(global, cfg, &code, &err) < 0)
+                        code = cli_fail(err); /* to the terminal if still before the log, else the log */
+                _exit(code);
+        }
+        close(p[1]);
+        char id[80] = "";
+        size_t got = 0;
+        ssize_t n;
+        /* up to the newline: helpers of the supervisor may hold the pipe open for the
+         * container's whole life */
+        while (got < sizeof(id) - 1 && (got == 0 || id[got - 1] != '\n') &&
+               (n = read(p[0], id + got, sizeof(id) - 1 - got)) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        break;
+                got += (size_t)n;
+        }
+        close(p[0]);
+        id[got] = '\0';
+        if (got == 0) {
+                /* it failed before the container ran, and said why */
+                int status = 0;
+                waitpid(pid, &status, 0);
+                return WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : BURROW_EXIT_FAILURE;
+        }
+        printf("%s", id);
+        return 0;
+}
+
 static int cmd_run(const struct burrow_global *global, int argc, char **argv)
 {
         struct burrow_run_config cfg;
@@ -464,6 +529,8 @@ static int cmd_run(const struct burrow_global *global, int argc, char **argv)
         }
         if (help) {
                 cli_help("run", stdout);
+        } else if (cfg.detach) {
+                code = run_detached(global, &cfg);
         } else if (burrow_run(global, &cfg, &code, &err) < 0) {
                 code = cli_fail(err);
         }

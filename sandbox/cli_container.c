@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +40,9 @@ static const char kill_help[] = "Usage: burrow kill [-s SIGNAL] CONTAINER...\n"
 static const char wait_help[] = "Usage: burrow wait CONTAINER...\n"
                                 "\n"
                                 "Wait until containers stop, then print each one's exit code.\n";
+static const char logs_help[] = "Usage: burrow logs [-f] CONTAINER\n"
+                                "\n"
+                                "Print the output of a container run with -d; -f keeps following it until it stops.\n";
 static const char rm_help[] = "Usage: burrow rm [-f] CONTAINER...\n"
                               "\n"
                               "Remove containers (by name, ID or unique ID prefix) with their writable layer. A running\n"
@@ -58,6 +62,8 @@ int cli_container_help(const char *verb, FILE *out)
                 fputs(kill_help, out);
         else if (strcmp(verb, "wait") == 0)
                 fputs(wait_help, out);
+        else if (strcmp(verb, "logs") == 0)
+                fputs(logs_help, out);
         else
                 return -1;
         return 0;
@@ -66,7 +72,7 @@ int cli_container_help(const char *verb, FILE *out)
 bool cli_container_verb(const char *verb)
 {
         return strcmp(verb, "ps") == 0 || strcmp(verb, "rm") == 0 || strcmp(verb, "stop") == 0 || strcmp(verb, "kill") == 0 ||
-               strcmp(verb, "wait") == 0;
+               strcmp(verb, "wait") == 0 || strcmp(verb, "logs") == 0;
 }
 
 static void human_ago(json_int_t then, char *buf, size_t size)
@@ -239,10 +245,51 @@ int cli_container_inspect(struct store *s, const char *ref, FILE *out, struct bu
         return 0;
 }
 
+/* Copy what the log has from *offset on to stdout. */
+static int log_copy(int fd, off_t *offset)
+{
+        char buf[65536];
+        ssize_t n;
+        while ((n = pread(fd, buf, sizeof(buf), *offset)) > 0) {
+                if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+                        return -1;
+                *offset += n;
+        }
+        fflush(stdout);
+        return n < 0 ? -1 : 0;
+}
+
+static int container_logs(struct store *s, const char *id, const char *shown, bool follow, struct burrow_error **err)
+{
+        char p[128];
+        snprintf(p, sizeof(p), "containers/%s/ctr.log", id);
+        cleanup_close int fd = openat(s->fd, p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return burrow_error_set(err, 0, "container `%s` has no log: it did not run with -d (its output went "
+                                                        "to the terminal)",
+                                                shown);
+                return burrow_error_set(err, errno, "opening `%s/%s`", s->root, p);
+        }
+        off_t offset = 0;
+        if (log_copy(fd, &offset) < 0)
+                return burrow_error_set(err, errno, "reading `%s/%s`", s->root, p);
+        while (follow && container_is_running(s, id)) {
+                usleep(100000);
+                if (log_copy(fd, &offset) < 0)
+                        return burrow_error_set(err, errno, "reading `%s/%s`", s->root, p);
+        }
+        if (follow && log_copy(fd, &offset) < 0) /* what came before it stopped */
+                return burrow_error_set(err, errno, "reading `%s/%s`", s->root, p);
+        return 0;
+}
+
 /* stop, kill, wait on one container. */
 static int container_verb_one(struct store *s, const char *verb, const char *id, const char *shown, int sig, long timeout,
-                              struct burrow_error **err)
+                              bool follow, struct burrow_error **err)
 {
+        if (strcmp(verb, "logs") == 0)
+                return container_logs(s, id, shown, follow, err);
         if (strcmp(verb, "wait") == 0) {
                 while (!wait_stopped(s, id, 10))
                         ;
@@ -285,13 +332,14 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
         static const struct option longs[] = {
                 { "all", no_argument, NULL, 'a' },
                 { "quiet", no_argument, NULL, 'q' },
-                { "force", no_argument, NULL, 'f' },
+                { "force", no_argument, NULL, 258 },
+                { "follow", no_argument, NULL, 257 },
                 { "time", required_argument, NULL, 't' },
                 { "signal", required_argument, NULL, 's' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
-        bool all = false, quiet = false, force = false;
+        bool all = false, quiet = false, force = false, follow = false;
         long timeout = 10;
         int sig = SIGKILL;
         struct burrow_error *err = NULL;
@@ -299,8 +347,8 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
         opterr = 0;
         int opt, token;
         bool is_ps = strcmp(verb, "ps") == 0, is_rm = strcmp(verb, "rm") == 0, is_stop = strcmp(verb, "stop") == 0,
-             is_kill = strcmp(verb, "kill") == 0;
-        const char *shorts = is_ps ? "+:aqh" : is_rm ? "+:fh" : is_stop ? "+:t:h" : is_kill ? "+:s:h" : "+:h";
+             is_kill = strcmp(verb, "kill") == 0, is_logs = strcmp(verb, "logs") == 0;
+        const char *shorts = is_ps ? "+:aqh" : is_rm ? "+:fh" : is_stop ? "+:t:h" : is_kill ? "+:s:h" : is_logs ? "+:fh" : "+:h";
         while ((opt = cli_next_option(argc, argv, shorts, longs, &token)) != -1) {
                 if (opt == 'h') {
                         cli_container_help(verb, stdout);
@@ -309,8 +357,10 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
                         all = true;
                 } else if (is_ps && opt == 'q') {
                         quiet = true;
-                } else if (is_rm && opt == 'f') {
+                } else if (is_rm && (opt == 'f' || opt == 258)) {
                         force = true;
+                } else if (is_logs && (opt == 'f' || opt == 257)) {
+                        follow = true;
                 } else if (is_stop && opt == 't') {
                         char *end;
                         timeout = strtol(optarg, &end, 10);
@@ -351,7 +401,7 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
                         continue;
                 }
                 if (!is_rm) {
-                        if (container_verb_one(s, verb, id, args[i], sig, timeout, &err) < 0) {
+                        if (container_verb_one(s, verb, id, args[i], sig, timeout, follow, &err) < 0) {
                                 code = cli_fail(err);
                                 err = NULL;
                         }

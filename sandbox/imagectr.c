@@ -138,6 +138,14 @@ static _Noreturn void finisher_main(struct image_ctr *ic, int sock)
 {
         if (ic->running_fd >= 0)
                 close(ic->running_fd); /* the lock is burrow run's alone */
+        /* never the caller's terminal or pipe: `$(burrow run -d ...)` must not wait for us */
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+                dup2(null, STDIN_FILENO);
+                dup2(null, STDOUT_FILENO);
+                dup2(null, STDERR_FILENO);
+                close(null);
+        }
         /* the terminal's ^C is for the container; burrow run tells us when it is done */
         signal(SIGINT, SIG_IGN);
         signal(SIGQUIT, SIG_IGN);

@@ -261,6 +261,22 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                         return -1;
                 effective.rootfs = ic->merged;
                 memcpy(id, ic->id, sizeof(id));
+                if (user_cfg->ready_fd >= 0) {
+                        /* -d: from here on our output and the container's go to its log */
+                        cleanup_free char *log = NULL;
+                        if (asprintf(&log, "%s/containers/%s/ctr.log", ic->store_path, ic->id) < 0)
+                                return burrow_error_set(err, ENOMEM, "log path");
+                        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+                        if (fd < 0)
+                                return burrow_error_set(err, errno, "creating the log `%s`", log);
+                        if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) {
+                                close(fd);
+                                return burrow_error_set(err, errno, "redirecting to the log `%s`", log);
+                        }
+                        close(fd);
+                        dprintf(user_cfg->ready_fd, "%s\n", ic->id);
+                        close(user_cfg->ready_fd);
+                }
         } else if (random_hex(id, 32, err) < 0) {
                 return -1;
         }

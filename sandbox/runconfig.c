@@ -16,6 +16,7 @@ void burrow_run_config_init(struct burrow_run_config *cfg)
         memset(cfg, 0, sizeof(*cfg));
         cfg->init = true;
         cfg->net = BURROW_NET_NONE;
+        cfg->ready_fd = -1;
 }
 
 void burrow_bind_free(struct burrow_bind *b)

@@ -343,3 +343,35 @@ wait_running() { # name
     assert_status 125
     assert_output_has "\`/nonexistent\`"
 }
+
+@test "-d: the ID comes back at once; logs (and -f) show the output; stop, wait and rm work on it" {
+    start=$(date +%s%N)
+    id=$(b run -d --name bg oci:img sh -c 'echo up; echo err >&2; trap "echo bye; exit 5" TERM; while :; do sleep 0.1; done')
+    [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000 ]
+    [[ "$id" =~ ^[0-9a-f]{64}$ ]]
+    run b ps
+    assert_output_has "^${id:0:12} .* Up +bg$"
+    for _ in $(seq 50); do [ "$(b logs bg | wc -l)" -ge 2 ] && break; sleep 0.1; done
+    run b logs bg
+    [ "${lines[0]}" = up ]
+    [ "${lines[1]}" = err ]
+    b logs -f bg >"$BATS_TEST_TMPDIR/follow" 2>&1 3>&- &
+    follower=$!
+    run b stop bg
+    assert_status 0
+    wait $follower   # -f ends when the container does
+    [ "$(tail -1 "$BATS_TEST_TMPDIR/follow")" = bye ]
+    run b wait bg
+    [ "$output" = 5 ]
+    run b rm bg
+    assert_status 0
+    run b run -d -t oci:img true
+    assert_status 125
+    assert_output_has "leave out -i and -t"
+    run b run --rm oci:img true
+    run b run --name fg oci:img true
+    run b logs fg
+    assert_status 125
+    assert_output_has "did not run with -d"
+    b rm fg
+}
