@@ -56,15 +56,15 @@ int main(void)
         burrow_run_config_free(&cfg);
 
         burrow_run_config_init(&cfg);
-        a = ARGV("run", "--network", "none", "--", "-x");
-        ok(cli_parse_run(5, a, &cfg, &help, &err) == 0 && cfg.net == BURROW_NET_NONE && strcmp(cfg.argv[0], "-x") == 0,
+        a = ARGV("run", "--rootfs", "/r", "--network", "none", "--", "-x");
+        ok(cli_parse_run(7, a, &cfg, &help, &err) == 0 && cfg.net == BURROW_NET_NONE && cfg.argv && strcmp(cfg.argv[0], "-x") == 0,
            "--network alias and -- ends options");
         ok(cfg.init, "init is on by default");
         burrow_run_config_free(&cfg);
 
         burrow_run_config_init(&cfg);
         char **img = ARGV("run", "-u", "bob:staff", "--name", "web", "debian:12", "ls", "-l");
-        ok(cli_parse_run(7, img, &cfg, &help, &err) == 0 && cfg.image && strcmp(cfg.image, "debian:12") == 0 &&
+        ok(cli_parse_run(8, img, &cfg, &help, &err) == 0 && cfg.image && strcmp(cfg.image, "debian:12") == 0 &&
                    strcmp(cfg.argv[0], "ls") == 0 && strcmp(cfg.name, "web") == 0 && cfg.user_name &&
                    strcmp(cfg.user_name, "bob:staff") == 0 && !cfg.has_user,
            "run IMAGE CMD: the first argument is the image; -u by name kept for the rootfs");
