@@ -482,6 +482,11 @@ static int run_detached(const struct burrow_global *global, struct burrow_run_co
                 close(p[0]);
                 /* its own session: the terminal's signals and hangup are not the container's */
                 setsid();
+                /* nothing of the caller's but stdio (which goes to the log later): a pipe our
+                 * caller reads to its end must not wait for the container */
+                if (p[1] > 3)
+                        close_range(3, (unsigned)p[1] - 1, 0);
+                close_range((unsigned)p[1] + 1, ~0U, 0);
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 if (null < 0 || dup2(null, STDIN_FILENO) < 0)
                         _exit(BURROW_EXIT_FAILURE);
