@@ -316,7 +316,13 @@ static int container_verb_one(struct store *s, const char *verb, const char *id,
         }
         if (container_pid(s, id, &pid, err) < 0)
                 return -1;
-        kill(pid, SIGTERM);
+        /* the image's StopSignal, else SIGTERM */
+        int stop_sig = SIGTERM;
+        cleanup_json json_t *cfg = container_config(s, id, NULL);
+        const char *named = json_string_value(json_object_get(cfg, "stop_signal"));
+        if (named && signal_parse(named, &stop_sig, NULL) < 0)
+                stop_sig = SIGTERM;
+        kill(pid, stop_sig);
         if (!wait_stopped(s, id, (int)timeout * 10)) {
                 kill(pid, SIGKILL);
                 if (!wait_stopped(s, id, 100))

@@ -296,10 +296,13 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
         json_t *l;
         json_array_foreach(json_object_get(rec, "layers"), i, l)
                 json_array_append(layers, json_object_get(l, "diff_id"));
+        const char *stop_signal = json_string_value(json_object_get(c, "StopSignal"));
         cleanup_json json_t *record = json_pack("{s:o, s:s, s:s, s:O}", "argv", strv_to_json(ic->argv), "image_name", eff->image,
                                                 "driver", ic->driver == DRIVER_OVERLAY ? "overlay" : "fuse-overlayfs", "layers", layers);
         if (record == NULL)
                 return burrow_error_set(err, ENOMEM, "container record");
+        if (stop_signal && *stop_signal) /* for `burrow stop` */
+                json_object_set_new(record, "stop_signal", json_string(stop_signal));
         if (container_create(ic->store, image_id, eff->name, record, ic->id, err) < 0)
                 return -1;
         ic->created = true;

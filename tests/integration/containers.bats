@@ -34,6 +34,8 @@ setup_file() {
         --config.env GREETING=hello --config.env PATH=/bin:/usr/bin --config.workingdir /srv/app
     umoci config --image "$LAYOUT:img" --tag ep --config.entrypoint /bin/echo --config.entrypoint entry \
         --config.cmd default-arg --config.user app
+    umoci config --image "$LAYOUT:img" --tag stopsig --config.stopsignal SIGUSR1 \
+        --config.cmd sh --config.cmd -c --config.cmd 'trap "exit 6" USR1; trap "exit 1" TERM; while :; do sleep 0.1; done'
 }
 setup() {
     common_setup
@@ -315,7 +317,16 @@ wait_running() { # name
     run b kill -s NOPE t3
     assert_status 125
     assert_output_has "unknown signal \`NOPE\`"
-    run b rm t1 t2 t3
+    # the image's StopSignal
+    "$BURROW" --root "$STORE" run --name t4 oci:stopsig 3>&- &
+    p4=$!
+    wait_running t4
+    run b stop t4
+    assert_status 0
+    run b wait t4
+    [ "$output" = 6 ]
+    wait $p4 || true
+    run b rm t1 t2 t3 t4
     assert_status 0
     run b inspect oci:img   # an image still inspects as one
     assert_status 0
