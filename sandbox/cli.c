@@ -82,6 +82,8 @@ static const char run_help[] =
         "  -w, --workdir DIR         working directory inside (created if missing)\n"
         "  --tmpfs PATH[:OPTS]       mount a fresh tmpfs at PATH (OPTS: size=64m,mode=0755...)\n"
         "  --read-only               mount the root filesystem read-only (/tmp, /dev, binds stay)\n"
+        "  --shm-size SIZE           size of /dev/shm (default 64m)\n"
+        "  --ulimit NAME=SOFT[:HARD] set a resource limit (nofile, nproc, core, stack...; -1: unlimited)\n"
         "  --hostname NAME           container hostname (default: the short container ID)\n"
         "  -u, --user USER[:GROUP]   run as USER (and GROUP, default 0): numbers, or names from the\n"
         "                            container's /etc/passwd and /etc/group; must be mapped\n"
@@ -259,7 +261,8 @@ static int append_str(char ***arr, size_t *n, const char *s)
 int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *help, struct burrow_error **err)
 {
         enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM, OPT_USERNS, OPT_GROUP_ADD, OPT_NAME,
-               OPT_ENTRYPOINT, OPT_STORAGE_DRIVER, OPT_PULL, OPT_TMPFS, OPT_READ_ONLY, OPT_ENV_FILE };
+               OPT_ENTRYPOINT, OPT_STORAGE_DRIVER, OPT_PULL, OPT_TMPFS, OPT_READ_ONLY, OPT_ENV_FILE,
+               OPT_SHM_SIZE, OPT_ULIMIT };
         static const struct option longs[] = {
                 { "rootfs", required_argument, NULL, OPT_ROOTFS },
                 { "name", required_argument, NULL, OPT_NAME },
@@ -269,6 +272,8 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 { "tmpfs", required_argument, NULL, OPT_TMPFS },
                 { "read-only", no_argument, NULL, OPT_READ_ONLY },
                 { "env-file", required_argument, NULL, OPT_ENV_FILE },
+                { "shm-size", required_argument, NULL, OPT_SHM_SIZE },
+                { "ulimit", required_argument, NULL, OPT_ULIMIT },
                 { "volume", required_argument, NULL, 'v' },
                 { "env", required_argument, NULL, 'e' },
                 { "workdir", required_argument, NULL, 'w' },
@@ -315,6 +320,17 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                         cfg->tmpfs[cfg->n_tmpfs++] = t;
                         break;
                 }
+                case OPT_SHM_SIZE:
+                        if (burrow_size_check(optarg, "--shm-size", err) < 0 || set_string(&cfg->shm_size, optarg, "--shm-size", err) < 0)
+                                return -1;
+                        break;
+                case OPT_ULIMIT:
+                        if (cfg->n_ulimits >= sizeof(cfg->ulimits) / sizeof(cfg->ulimits[0]))
+                                return burrow_error_set(err, 0, "at most 16 --ulimit options");
+                        if (burrow_ulimit_parse(optarg, &cfg->ulimits[cfg->n_ulimits], err) < 0)
+                                return -1;
+                        cfg->n_ulimits++;
+                        break;
                 case OPT_READ_ONLY:
                         cfg->read_only = true;
                         break;

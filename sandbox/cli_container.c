@@ -179,28 +179,20 @@ static bool wait_stopped(struct store *s, const char *id, int tenths)
         return !container_is_running(s, id);
 }
 
-/* rm -f of a running container: kill its init (the burrow run that started it then records the
- * exit and lets go of the container), and wait for it to let go. */
-static int kill_and_wait(struct store *s, const char *runroot, const char *id, struct burrow_error **err)
+/* rm -f of a running container: kill its init (the burrow run that started it then lets go of
+ * the container), and wait for that. The PID comes from the store, whatever the runroot. */
+static int kill_and_wait(struct store *s, const char *id, struct burrow_error **err)
 {
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/containers/%s/state.json", runroot, id);
-        cleanup_free char *text = NULL;
-        if (read_file_at(AT_FDCWD, path, &text, NULL, err) < 0)
-                return burrow_error_wrap(err, "container %.12s is running from another runroot", id);
-        json_error_t je;
-        cleanup_json json_t *state = json_loads(text, 0, &je);
-        json_int_t pid = json_integer_value(json_object_get(state, "pid"));
-        if (pid <= 1)
-                return burrow_error_set(err, 0, "`%s` names no process", path);
-        if (kill((pid_t)pid, SIGKILL) < 0 && errno != ESRCH)
-                return burrow_error_set(err, errno, "killing container %.12s (pid %lld)", id, (long long)pid);
-        for (int i = 0; i < 200 && container_is_running(s, id); i++)
-                usleep(50000);
-        if (container_is_running(s, id))
+        pid_t pid;
+        if (container_pid(s, id, &pid, err) < 0)
+                return -1;
+        if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
+                return burrow_error_set(err, errno, "killing container %.12s (pid %d)", id, (int)pid);
+        if (!wait_stopped(s, id, 100))
                 return burrow_error_set(err, 0, "container %.12s did not stop within 10 s", id);
         return 0;
 }
+
 
 int cli_container_inspect(struct store *s, const char *ref, FILE *out, struct burrow_error **err)
 {
@@ -420,7 +412,7 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
                                 err = NULL;
                                 continue;
                         }
-                        if (kill_and_wait(s, runroot, id, &err) < 0) {
+                        if (kill_and_wait(s, id, &err) < 0) {
                                 code = cli_fail(err);
                                 err = NULL;
                                 continue;

@@ -541,6 +541,20 @@ static bool all_digits(const char *s)
         return true;
 }
 
+bool home_in_root(uid_t uid, char *buf, size_t size)
+{
+        FILE *f = fopen("/etc/passwd", "re");
+        if (f == NULL)
+                return false;
+        struct passwd *pw;
+        bool found = false;
+        while (!found && (pw = fgetpwent(f)) != NULL)
+                if (pw->pw_uid == uid && pw->pw_dir && pw->pw_dir[0] == '/')
+                        found = (size_t)snprintf(buf, size, "%s", pw->pw_dir) < size;
+        fclose(f);
+        return found;
+}
+
 int resolve_user_in_root(const char *spec, uid_t *uid, gid_t *gid, struct burrow_error **err)
 {
         char user[256], group[256] = "";

@@ -63,5 +63,7 @@ void image_ctr_free(struct image_ctr *ic);
 /* After pivot_root: "USER[:GROUP]" by name or number from /etc/passwd and /etc/group. Without
  * GROUP, the user's primary group. */
 int resolve_user_in_root(const char *spec, uid_t *uid, gid_t *gid, struct burrow_error **err);
+/* After pivot_root: UID's home directory in the container's /etc/passwd. */
+bool home_in_root(uid_t uid, char *buf, size_t size);
 
 #endif

@@ -159,7 +159,9 @@ static int setup_dev(int rootfd, const char *root_name, const struct mounts_opti
                                opts->devpts_gid5 ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620",
                                err) < 0)
                 return -1;
-        if (mount_on_new_entry(devfd, "shm", true, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k",
+        char shm[96];
+        snprintf(shm, sizeof(shm), "mode=1777,size=%s", opts->shm_size ? opts->shm_size : "65536k");
+        if (mount_on_new_entry(devfd, "shm", true, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm,
                                err) < 0)
                 return -1;
         static const char *const links[][2] = {

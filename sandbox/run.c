@@ -15,6 +15,7 @@
 #include <pwd.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -90,7 +91,8 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
         if (sethostname(a->hostname, strlen(a->hostname)) < 0)
                 return burrow_error_set(err, errno, "setting hostname `%s`", a->hostname);
         uint32_t outside;
-        struct mounts_options mopts = { .devpts_gid5 = idmap_to_outside(&a->plan->gids, 5, &outside) };
+        struct mounts_options mopts = { .devpts_gid5 = idmap_to_outside(&a->plan->gids, 5, &outside),
+                                        .shm_size = cfg->shm_size };
         if (a->ic) {
                 /* fuse-overlayfs mounted it in burrow's namespace already; this one inherited it */
                 if (a->ic->driver == DRIVER_OVERLAY && image_ctr_mount(a->ic, err) < 0)
@@ -112,6 +114,21 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
                         return burrow_error_wrap(err, "-u %s", cfg->user_name);
                 has_user = has_gid = true;
         }
+        /* An image's user gets its HOME from the image's /etc/passwd, as with docker, unless
+         * the image's Env or -e set one. (The envp is this process's own copy.) */
+        char home[512];
+        bool home_given = false;
+        for (size_t i = 0; i < cfg->n_env; i++)
+                home_given |= strncmp(cfg->env[i], "HOME=", 5) == 0;
+        if (a->ic && !home_given && home_in_root(has_user ? uid : 0, home + 5, sizeof(home) - 5)) {
+                memcpy(home, "HOME=", 5);
+                char *kept = strdup(home); /* lives until exec */
+                if (kept == NULL)
+                        return burrow_error_set(err, ENOMEM, "HOME");
+                for (char **e = (char **)a->envp; *e; e++)
+                        if (strncmp(*e, "HOME=", 5) == 0)
+                                *e = kept;
+        }
         /* docker creates a missing working directory (as root, before switching users). */
         if (cfg->workdir && mkdir_parents(cfg->workdir, 0755) < 0)
                 return burrow_error_set(err, errno, "creating working directory `%s` (-w)", cfg->workdir);
@@ -130,6 +147,15 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
                                                 errno == EINVAL ? " (not mapped in the container; a subordinate ID range "
                                                                   "maps 65536 IDs, see `burrow info`)"
                                                                 : "");
+        }
+        for (size_t i = 0; i < cfg->n_ulimits; i++) {
+                struct rlimit rl = { .rlim_cur = cfg->ulimits[i].soft, .rlim_max = cfg->ulimits[i].hard };
+                if (setrlimit(cfg->ulimits[i].resource, &rl) < 0)
+                        return burrow_error_set(err, errno, "--ulimit #%zu (%llu:%llu)%s", i + 1, (unsigned long long)rl.rlim_cur,
+                                                (unsigned long long)rl.rlim_max,
+                                                errno == EPERM ? ": above your hard limit on the host, which a container "
+                                                                 "cannot raise"
+                                                               : "");
         }
         if (cfg->workdir && chdir(cfg->workdir) < 0)
                 return burrow_error_set(err, errno, "cannot change to working directory `%s` (-w)", cfg->workdir);

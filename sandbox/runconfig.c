@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "util/fsutil.h"
 
@@ -48,6 +49,7 @@ void burrow_run_config_free(struct burrow_run_config *cfg)
                 free(cfg->tmpfs[i].options);
         }
         free(cfg->tmpfs);
+        free(cfg->shm_size);
         free(cfg->workdir);
         free(cfg->hostname);
         free(cfg->group_add);
@@ -127,6 +129,60 @@ int burrow_user_parse(const char *spec, uid_t *uid, gid_t *gid, bool *has_gid, s
         *uid = u;
         *gid = g;
         *has_gid = colon != NULL;
+        return 0;
+}
+
+int burrow_ulimit_parse(const char *spec, struct burrow_ulimit *out, struct burrow_error **err)
+{
+        /* the kernel's resources under the names docker and ulimit(1) use */
+        static const struct {
+                const char *name;
+                int resource;
+        } names[] = { { "core", RLIMIT_CORE },       { "cpu", RLIMIT_CPU },           { "data", RLIMIT_DATA },
+                      { "fsize", RLIMIT_FSIZE },     { "locks", RLIMIT_LOCKS },       { "memlock", RLIMIT_MEMLOCK },
+                      { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },       { "nofile", RLIMIT_NOFILE },
+                      { "nproc", RLIMIT_NPROC },     { "rss", RLIMIT_RSS },           { "rtprio", RLIMIT_RTPRIO },
+                      { "rttime", RLIMIT_RTTIME },   { "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
+                      { "as", RLIMIT_AS } };
+        const char *eq = strchr(spec, '=');
+        size_t len = eq ? (size_t)(eq - spec) : 0;
+        out->resource = -1;
+        for (size_t i = 0; eq && i < sizeof(names) / sizeof(names[0]); i++)
+                if (strlen(names[i].name) == len && strncmp(names[i].name, spec, len) == 0)
+                        out->resource = names[i].resource;
+        if (out->resource < 0)
+                return burrow_error_set(err, 0, "--ulimit `%s`: expected NAME=SOFT[:HARD] with NAME one of core, cpu, data, fsize, "
+                                                "locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, "
+                                                "stack, as",
+                                        spec);
+        const char *soft = eq + 1, *colon = strchr(soft, ':');
+        unsigned long long v[2];
+        const char *part[2] = { soft, colon ? colon + 1 : soft };
+        for (int i = 0; i < 2; i++) {
+                char *end;
+                errno = 0;
+                if (strncmp(part[i], "-1", 2) == 0 && (part[i][2] == '\0' || part[i][2] == ':')) {
+                        v[i] = RLIM_INFINITY;
+                        continue;
+                }
+                v[i] = strtoull(part[i], &end, 10);
+                if (errno || end == part[i] || (*end != '\0' && *end != ':') || part[i][0] == '-')
+                        return burrow_error_set(err, 0, "--ulimit `%s`: limits are whole numbers (or -1 for unlimited)", spec);
+        }
+        if (v[0] > v[1])
+                return burrow_error_set(err, 0, "--ulimit `%s`: the soft limit is above the hard one", spec);
+        out->soft = v[0];
+        out->hard = v[1];
+        return 0;
+}
+
+int burrow_size_check(const char *text, const char *option, struct burrow_error **err)
+{
+        const char *p = text;
+        while (*p >= '0' && *p <= '9')
+                p++;
+        if (p == text || (*p && (strchr("bkmgBKMG", *p) == NULL || p[1])))
+                return burrow_error_set(err, 0, "%s `%s`: expected a size such as 64m, 1g or 65536k", option, text);
         return 0;
 }
 

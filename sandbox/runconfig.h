@@ -44,6 +44,12 @@ struct burrow_run_config {
         struct burrow_tmpfs *tmpfs; /* --tmpfs PATH[:OPTIONS] */
         size_t n_tmpfs;
         bool read_only;             /* --read-only: the rootfs (not /tmp, /dev, binds) */
+        char *shm_size;             /* --shm-size: tmpfs size of /dev/shm ("64m"); NULL: 64 MiB */
+        struct burrow_ulimit {
+                int resource;       /* RLIMIT_* */
+                unsigned long long soft, hard;
+        } ulimits[16];              /* --ulimit NAME=SOFT[:HARD] */
+        size_t n_ulimits;
         char *workdir;  /* -w, inside the container */
         char *hostname; /* --hostname; NULL: the short container ID */
         bool has_user;
@@ -70,6 +76,10 @@ int burrow_bind_parse(const char *spec, struct burrow_bind *out, struct burrow_e
 void burrow_bind_free(struct burrow_bind *b);
 /* -u UID[:GID], numeric. */
 int burrow_user_parse(const char *spec, uid_t *uid, gid_t *gid, bool *has_gid, struct burrow_error **err);
+/* --ulimit NAME=SOFT[:HARD] (docker's names: nofile, nproc, core, stack, ...; -1: unlimited). */
+int burrow_ulimit_parse(const char *spec, struct burrow_ulimit *out, struct burrow_error **err);
+/* --shm-size: a number with an optional b, k, m or g. */
+int burrow_size_check(const char *text, const char *option, struct burrow_error **err);
 /* --tmpfs PATH[:OPTIONS]: PATH absolute; OPTIONS tmpfs's own (size=, mode=, nr_inodes=...). */
 int burrow_tmpfs_parse(const char *spec, struct burrow_tmpfs *out, struct burrow_error **err);
 /* --env-file FILE: docker's format, one KEY=VAL (or KEY) per line, # comments and blank lines

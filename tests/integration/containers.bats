@@ -386,3 +386,31 @@ wait_running() { # name
     assert_output_has "did not run with -d"
     b rm fg
 }
+
+@test "HOME from the image's /etc/passwd unless set; --ulimit and --shm-size" {
+    run b run --rm oci:img sh -c 'echo $HOME'
+    [ "$output" = /root ]
+    run b run --rm -e HOME=/elsewhere oci:img sh -c 'echo $HOME'
+    [ "$output" = /elsewhere ]
+    if has_range || [ "$(id -u)" = 0 ]; then
+        run b run --rm --entrypoint /bin/sh oci:ep -c 'echo $HOME'
+        [ "$output" = /home/app ]
+    fi
+    run b run --rm --ulimit nofile=100:200 --shm-size 2m oci:img sh -c 'ulimit -n; ulimit -Hn; df -k /dev/shm | tail -1'
+    assert_status 0
+    [ "${lines[0]}" = 100 ]
+    [ "${lines[1]}" = 200 ]
+    assert_output_has "^shm +2048 "
+    hard=$(ulimit -Hn)
+    if [ "$hard" != unlimited ]; then
+        run b run --rm --ulimit "nofile=$((hard + 1)):$((hard + 1))" oci:img true
+        assert_status 125
+        assert_output_has "above your hard limit on the host"
+    fi
+    run b run --rm --ulimit frob=1 oci:img true
+    assert_status 125
+    assert_output_has "NAME one of core"
+    run b run --rm --shm-size 1x oci:img true
+    assert_status 125
+    assert_output_has "expected a size"
+}
