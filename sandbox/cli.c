@@ -91,6 +91,8 @@ static const char run_help[] =
         "  -t, --tty                 give the container a pseudo-terminal\n"
         "  --init / --no-init        PID 1 is burrow's init (default), or CMD itself\n"
         "  --net, --network MODE     none (default: loopback only) or host\n"
+        "  --uts host|private        share the host's hostname (default: private)\n"
+        "  --ipc host|private        share the host's System V IPC and message queues (default: private)\n"
         "  --userns MODE             auto (default: your subordinate ID range if you have one, else a\n"
         "                            single-ID map), single, or keep-id (your UID/GID inside = yours outside)\n"
         "  --group-add GID           add a supplementary group (repeatable; needs a GID range)\n"
@@ -262,7 +264,7 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
 {
         enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM, OPT_USERNS, OPT_GROUP_ADD, OPT_NAME,
                OPT_ENTRYPOINT, OPT_STORAGE_DRIVER, OPT_PULL, OPT_TMPFS, OPT_READ_ONLY, OPT_ENV_FILE,
-               OPT_SHM_SIZE, OPT_ULIMIT };
+               OPT_SHM_SIZE, OPT_ULIMIT, OPT_UTS, OPT_IPC };
         static const struct option longs[] = {
                 { "rootfs", required_argument, NULL, OPT_ROOTFS },
                 { "name", required_argument, NULL, OPT_NAME },
@@ -274,6 +276,8 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 { "env-file", required_argument, NULL, OPT_ENV_FILE },
                 { "shm-size", required_argument, NULL, OPT_SHM_SIZE },
                 { "ulimit", required_argument, NULL, OPT_ULIMIT },
+                { "uts", required_argument, NULL, OPT_UTS },
+                { "ipc", required_argument, NULL, OPT_IPC },
                 { "volume", required_argument, NULL, 'v' },
                 { "env", required_argument, NULL, 'e' },
                 { "workdir", required_argument, NULL, 'w' },
@@ -331,6 +335,18 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                                 return -1;
                         cfg->n_ulimits++;
                         break;
+                case OPT_UTS:
+                case OPT_IPC: {
+                        bool host = strcmp(optarg, "host") == 0;
+                        if (!host && strcmp(optarg, "private") != 0)
+                                return burrow_error_set(err, 0, "--%s is host or private, not `%s`", opt == OPT_UTS ? "uts" : "ipc",
+                                                        optarg);
+                        if (opt == OPT_UTS)
+                                cfg->uts_host = host;
+                        else
+                                cfg->ipc_host = host;
+                        break;
+                }
                 case OPT_READ_ONLY:
                         cfg->read_only = true;
                         break;
@@ -460,6 +476,8 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
         /* Without --rootfs the first argument is the image, as with docker run. */
         if (cfg->rootfs == NULL && optind < argc && set_string(&cfg->image, argv[optind++], "image", err) < 0)
                 return -1;
+        if (cfg->uts_host && cfg->hostname)
+                return burrow_error_set(err, 0, "--hostname needs a UTS namespace of the container's own: leave out --uts=host");
         if (cfg->detach && (cfg->interactive || cfg->tty))
                 return burrow_error_set(err, 0, "-d runs the container with no terminal and no input: leave out -i and -t");
         if (cfg->detach && cfg->rootfs)

@@ -88,7 +88,7 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
                 return burrow_error_set(err, errno, "setsid");
         if (cfg->net == BURROW_NET_NONE && net_loopback_up(err) < 0)
                 return -1;
-        if (sethostname(a->hostname, strlen(a->hostname)) < 0)
+        if (!a->cfg->uts_host && sethostname(a->hostname, strlen(a->hostname)) < 0)
                 return burrow_error_set(err, errno, "setting hostname `%s`", a->hostname);
         uint32_t outside;
         struct mounts_options mopts = { .devpts_gid5 = idmap_to_outside(&a->plan->gids, 5, &outside),
@@ -316,7 +316,10 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         char short_id[13];
         memcpy(short_id, id, 12);
         short_id[12] = '\0';
-        const char *hostname = cfg->hostname ? cfg->hostname : short_id;
+        char host_name[HOST_NAME_MAX + 1] = "";
+        if (cfg->uts_host && gethostname(host_name, sizeof(host_name) - 1) < 0)
+                return burrow_error_set(err, errno, "gethostname");
+        const char *hostname = cfg->uts_host ? host_name : cfg->hostname ? cfg->hostname : short_id;
 
         struct idmap_plan *plan = calloc(1, sizeof(*plan));
         cleanup_free struct idmap_plan *plan_owner = plan;
@@ -352,7 +355,11 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         }
         struct child_args args = { .cfg = cfg, .ic = ic, .rootfs = rootfs, .hostname = hostname, .envp = envp,
                                    .plan = plan, .saved_mask = saved_mask };
-        unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+        unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
+        if (!cfg->uts_host)
+                flags |= CLONE_NEWUTS;
+        if (!cfg->ipc_host)
+                flags |= CLONE_NEWIPC;
         if (cfg->net == BURROW_NET_NONE)
                 flags |= CLONE_NEWNET;
         if (nsfd >= 0) {

@@ -61,6 +61,8 @@ struct burrow_run_config {
         bool init;        /* PID 1 is burrow's init (default) rather than the workload */
         bool remove;      /* --rm (rootfs containers keep no state after exit in any case) */
         bool detach;      /* -d: the caller forked a supervisor; see ready_fd */
+        bool uts_host;    /* --uts=host: the host's hostname, no UTS namespace */
+        bool ipc_host;    /* --ipc=host: the host's System V IPC and POSIX message queues */
         int ready_fd;     /* -d: gets "ID\n" once the container's output goes to its log (-1: none) */
         enum burrow_net_mode net;
         enum userns_mode userns; /* --userns */

@@ -373,3 +373,19 @@ teardown() { common_teardown; }
     assert_status 125
     assert_output_has "unknown global option \`--run\`"
 }
+
+@test "--uts=host keeps the host's hostname; --ipc=host the host's IPC namespace; --hostname conflicts" {
+    run burrow run --rootfs "$ROOTFS" --uts=host --ipc=host sh -c 'hostname; echo $HOSTNAME; readlink /proc/self/ns/ipc'
+    assert_status 0
+    [ "${lines[0]}" = "$(hostname)" ]
+    [ "${lines[1]}" = "$(hostname)" ]
+    [ "${lines[2]}" = "$(readlink /proc/self/ns/ipc)" ]
+    run burrow run --rootfs "$ROOTFS" sh -c 'readlink /proc/self/ns/ipc'
+    [ "$output" != "$(readlink /proc/self/ns/ipc)" ]
+    run burrow run --rootfs "$ROOTFS" --uts=host --hostname x true
+    assert_status 125
+    assert_output_has "leave out --uts=host"
+    run burrow run --rootfs "$ROOTFS" --ipc=shared true
+    assert_status 125
+    assert_output_has "--ipc is host or private"
+}
