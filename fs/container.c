@@ -347,17 +347,7 @@ json_t *container_list(struct store *s, struct burrow_error **err)
                 }
                 json_array_append_new(out, cfg);
         }
-        /* newest first ("created" is ISO 8601: sorts as text) */
-        for (size_t a = 1; a < json_array_size(out); a++)
-                for (size_t b = a; b > 0; b--) {
-                        const char *x = json_string_value(json_object_get(json_array_get(out, b - 1), "created"));
-                        const char *y = json_string_value(json_object_get(json_array_get(out, b), "created"));
-                        if (x && y && strcmp(x, y) >= 0)
-                                break;
-                        json_t *tmp = json_incref(json_array_get(out, b - 1));
-                        json_array_set(out, b - 1, json_array_get(out, b));
-                        json_array_set_new(out, b, tmp);
-                }
+        store_sort_newest_first(out);
         return out;
 }
 

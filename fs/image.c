@@ -315,17 +315,7 @@ static json_t *load_all(struct store *s, struct burrow_error **err)
                 }
                 json_array_append_new(all, rec);
         }
-        /* newest first: insertion sort on "created" (ISO 8601 sorts as text) */
-        for (size_t i = 1; i < json_array_size(all); i++)
-                for (size_t j = i; j > 0; j--) {
-                        const char *a = json_string_value(json_object_get(json_array_get(all, j - 1), "created"));
-                        const char *b = json_string_value(json_object_get(json_array_get(all, j), "created"));
-                        if (a && b && strcmp(a, b) >= 0)
-                                break;
-                        json_t *tmp = json_incref(json_array_get(all, j - 1));
-                        json_array_set(all, j - 1, json_array_get(all, j));
-                        json_array_set_new(all, j, tmp);
-                }
+        store_sort_newest_first(all);
         return all;
 }
 

@@ -99,13 +99,9 @@ static bool store_has_layers(struct store *s)
  * current map, each by an atomic rename. */
 int store_ns_record_map(struct store *s, const struct idmap_plan *plan, bool migrated, struct burrow_error **err)
 {
-        cleanup_free char *text = NULL;
-        if (read_file_at(s->fd, "store.json", &text, NULL, err) < 0)
-                return -1;
-        json_error_t je;
-        json_t *meta = json_loads(text, 0, &je);
+        json_t *meta = store_meta_read(s, err);
         if (meta == NULL)
-                return burrow_error_set(err, 0, "`%s/store.json` is not valid JSON (line %d: %s)", s->root, je.line, je.text);
+                return -1;
         char u[IDMAP_MAX_RANGES * 36], g[IDMAP_MAX_RANGES * 36];
         idmap_format(&plan->uids, u, sizeof(u));
         idmap_format(&plan->gids, g, sizeof(g));
@@ -122,13 +118,9 @@ int store_ns_record_map(struct store *s, const struct idmap_plan *plan, bool mig
 int store_ns_map_state(struct store *s, const struct idmap_plan *plan, enum store_map_state *state,
                        struct burrow_error **err)
 {
-        cleanup_free char *text = NULL;
-        if (read_file_at(s->fd, "store.json", &text, NULL, err) < 0)
-                return -1;
-        json_error_t je;
-        json_t *meta = json_loads(text, 0, &je);
+        json_t *meta = store_meta_read(s, err);
         if (meta == NULL)
-                return burrow_error_set(err, 0, "`%s/store.json` is not valid JSON (line %d: %s)", s->root, je.line, je.text);
+                return -1;
         const char *uid_text = json_string_value(json_object_get(meta, "uid_map"));
         const char *gid_text = json_string_value(json_object_get(meta, "gid_map"));
         const char *kind = json_string_value(json_object_get(meta, "mapping"));
@@ -193,9 +185,7 @@ int store_ns_plan_check(struct store_ns_plan *p, struct store *s, struct burrow_
         }
         char now[IDMAP_MAX_RANGES * 36], shown[IDMAP_MAX_RANGES * 36], was[IDMAP_MAX_RANGES * 36];
         idmap_format(&p->plan.uids, now, sizeof(now));
-        cleanup_free char *text = NULL;
-        json_error_t je;
-        json_t *meta = read_file_at(s->fd, "store.json", &text, NULL, NULL) == 0 ? json_loads(text, 0, &je) : NULL;
+        json_t *meta = store_meta_read(s, NULL);
         oneline(meta ? json_string_value(json_object_get(meta, "uid_map")) ?: "?" : "?", was, sizeof(was));
         json_decref(meta);
         return burrow_error_set(err, 0, "the image store `%s` holds files owned under the UID map `%s`, but your map is now `%s`: "

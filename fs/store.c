@@ -333,6 +333,26 @@ static json_t *read_json_at(int dirfd, const char *name, const char *root, struc
         return v;
 }
 
+json_t *store_meta_read(struct store *s, struct burrow_error **err)
+{
+        return read_json_at(s->fd, "store.json", s->root, err);
+}
+
+void store_sort_newest_first(json_t *records)
+{
+        /* insertion sort on "created" (ISO 8601 sorts as text); lists are short */
+        for (size_t i = 1; i < json_array_size(records); i++)
+                for (size_t j = i; j > 0; j--) {
+                        const char *a = json_string_value(json_object_get(json_array_get(records, j - 1), "created"));
+                        const char *b = json_string_value(json_object_get(json_array_get(records, j), "created"));
+                        if (a && b && strcmp(a, b) >= 0)
+                                break;
+                        json_t *tmp = json_incref(json_array_get(records, j - 1));
+                        json_array_set(records, j - 1, json_array_get(records, j));
+                        json_array_set_new(records, j, tmp);
+                }
+}
+
 int store_image_write(struct store *s, const char *id, json_t *record, struct burrow_error **err)
 {
         char p[128];

@@ -69,6 +69,10 @@ json_t *store_tags_read(struct store *s, struct burrow_error **err);
 int store_tags_write(struct store *s, json_t *tags, struct burrow_error **err);
 /* Resolve a name, an ID or a unique ID prefix to an image ID ("sha256:..."). */
 int store_resolve(struct store *s, const char *ref, char id[DIGEST_STR_LEN + 1], struct burrow_error **err);
+/* ROOT/store.json (a new reference), or NULL with an error naming the file. */
+json_t *store_meta_read(struct store *s, struct burrow_error **err);
+/* Order records (objects with an ISO 8601 "created") newest first, in place. */
+void store_sort_newest_first(json_t *records);
 /* Write a JSON value to dirfd/name atomically (temp file, fsync, rename). */
 int store_write_json_at(int dirfd, const char *name, json_t *value, struct burrow_error **err);
 

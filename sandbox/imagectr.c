@@ -88,13 +88,9 @@ int storage_driver_parse(const char *text, enum storage_driver *out, struct burr
  * may mount it, else fuse-overlayfs. */
 static int default_driver(struct store *s, enum storage_driver *out, struct burrow_error **err)
 {
-        cleanup_free char *text = NULL;
-        if (read_file_at(s->fd, "store.json", &text, NULL, err) < 0)
-                return -1;
-        json_error_t je;
-        cleanup_json json_t *meta = json_loads(text, 0, &je);
+        cleanup_json json_t *meta = store_meta_read(s, err);
         if (meta == NULL)
-                return burrow_error_set(err, 0, "`%s/store.json` is not valid JSON", s->root);
+                return -1;
         const char *known = json_string_value(json_object_get(meta, "driver"));
         if (known)
                 return storage_driver_parse(known, out, err);
