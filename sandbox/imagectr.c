@@ -203,6 +203,10 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
                 return burrow_error_set(err, ENOMEM, "store path");
         if (store_open(root, &ic->store, err) < 0)
                 return -1;
+        /* the store's files must still be owned under the caller's map (refused, with what to
+         * do, when a range went away) */
+        if (store_ns_plan_check(ic->ns_plan, ic->store, err) < 0)
+                return -1;
         if (eff->storage_driver == NULL && default_driver(ic->store, &ic->driver, err) < 0)
                 return -1;
         char image_id[DIGEST_STR_LEN + 1];

@@ -121,7 +121,7 @@ take_range() {
     assert_status 0
     [ "$(stat -c %u "$STORE/layers/$diff_id/d/f1000")" = 400999 ]
     take_range
-    for cmd in "import $TARBALL m:2" "rmi m:1" "image prune" "system reset -f"; do
+    for cmd in "import $TARBALL m:2" "rmi m:1" "image prune" "run --rm m:1 /bin/busybox true" "system reset -f"; do
         # shellcheck disable=SC2086
         run as_user $cmd
         assert_status 125
