@@ -11,7 +11,10 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "sandbox/enter.h"
+#include "sandbox/imagectr.h"
 #include "sandbox/info.h"
+#include "sandbox/runroot.h"
 #include "sandbox/run.h"
 #include "sandbox/unshare.h"
 #include "fs/store.h"
@@ -25,6 +28,9 @@ static const char overview[] =
         "\n"
         "Verbs:\n"
         "  run       run a command in a new container (from an image, or --rootfs DIR)\n"
+        "  create    make a container from an image without starting it\n"
+        "  start     start a created or stopped container (-a: in the foreground)\n"
+        "  exec      run a command in a running container\n"
         "  ps        list containers (-a: also those not running)\n"
         "  rm        remove containers\n"
         "  stop      stop running containers (SIGTERM, then SIGKILL)\n"
@@ -120,6 +126,34 @@ static const char unshare_help[] =
         "working directory and environment: for looking at or removing files that belong to\n"
         "subordinate IDs. Exit status: CMD's.\n";
 
+static const char create_help[] =
+        "Usage: burrow create [OPTIONS] IMAGE [CMD [ARG...]]\n"
+        "\n"
+        "Make a container from IMAGE as `burrow run` would, without starting it, and print its ID.\n"
+        "Takes run's options (see `burrow help run`) except -d and --rootfs; `burrow start` runs it.\n";
+
+static const char start_help[] =
+        "Usage: burrow start [-a [-i]] CONTAINER...\n"
+        "\n"
+        "Start containers made by `burrow create`, or stopped ones, with the command, options and\n"
+        "writable layer they were made with. Without -a each runs in the background (its output\n"
+        "goes to `burrow logs`) and its name, as given, is printed.\n"
+        "\n"
+        "  -a, --attach       stay with the container: its output here, its exit status as ours\n"
+        "  -i, --interactive  with -a: pass stdin (for containers made with -i)\n";
+
+static const char exec_help[] =
+        "Usage: burrow exec [OPTIONS] CONTAINER CMD [ARG...]\n"
+        "\n"
+        "Run CMD in a running container: in its namespaces, as its user, in its working directory\n"
+        "and with its environment, unless the options say otherwise. Exit status: CMD's.\n"
+        "\n"
+        "  -i, --interactive         pass stdin to CMD (otherwise it reads /dev/null)\n"
+        "  -t, --tty                 give CMD a pseudo-terminal\n"
+        "  -e, --env KEY=VAL|KEY     set an environment variable\n"
+        "  -u, --user USER[:GROUP]   run as USER (numbers, or names from the container's files)\n"
+        "  -w, --workdir DIR         working directory inside\n";
+
 static const char version_help[] = "Usage: burrow version\n\nShow burrow's version.\n";
 static const char help_help[] = "Usage: burrow help [VERB]\n\nShow help for VERB, or the overview.\n";
 
@@ -127,7 +161,7 @@ static const struct {
         const char *verb;
         const char *help;
 } verbs[] = {
-        { "run", run_help }, { "info", info_help }, { "unshare", unshare_help }, { "version", version_help }, { "help", help_help },
+        { "run", run_help }, { "create", create_help }, { "start", start_help }, { "exec", exec_help }, { "info", info_help }, { "unshare", unshare_help }, { "version", version_help }, { "help", help_help },
 };
 
 int cli_help(const char *verb, FILE *out)
@@ -502,7 +536,7 @@ int cli_fail(struct burrow_error *err)
 
 /* -d: a supervisor process (burrow run itself, in a session of its own) runs the container and
  * outlives this one; it reports the container's ID once its output goes to the log. */
-static int run_detached(const struct burrow_global *global, struct burrow_run_config *cfg)
+static int run_detached(const struct burrow_global *global, struct burrow_run_config *cfg, const char *announce)
 {
         struct burrow_error *err = NULL;
         int p[2];
@@ -552,7 +586,10 @@ static int run_detached(const struct burrow_global *global, struct burrow_run_co
                 waitpid(pid, &status, 0);
                 return WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : BURROW_EXIT_FAILURE;
         }
-        printf("%s", id);
+        if (announce)
+                printf("%s\n", announce);
+        else
+                printf("%s", id);
         return 0;
 }
 
@@ -569,11 +606,165 @@ static int cmd_run(const struct burrow_global *global, int argc, char **argv)
         if (help) {
                 cli_help("run", stdout);
         } else if (cfg.detach) {
-                code = run_detached(global, &cfg);
+                code = run_detached(global, &cfg, NULL);
         } else if (burrow_run(global, &cfg, &code, &err) < 0) {
                 code = cli_fail(err);
         }
         burrow_run_config_free(&cfg);
+        return code;
+}
+
+static int cmd_create(const struct burrow_global *global, int argc, char **argv)
+{
+        struct burrow_run_config cfg;
+        burrow_run_config_init(&cfg);
+        struct burrow_error *err = NULL;
+        int help = 0, code = 0;
+        cleanup_free char *runroot = NULL;
+        char id[CONTAINER_ID_LEN + 1];
+        if (cli_parse_run(argc, argv, &cfg, &help, &err) < 0) {
+                code = cli_fail(err);
+        } else if (help) {
+                cli_help("create", stdout);
+        } else if (cfg.rootfs || cfg.detach || cfg.image == NULL) {
+                code = cli_fail((burrow_error_set(&err, 0, "%s", cfg.image == NULL ? "no image given: burrow create IMAGE [CMD...]"
+                                                                 : cfg.rootfs   ? "burrow create makes containers from images, not --rootfs"
+                                                                                : "burrow create does not start the container: leave "
+                                                                                  "out -d (burrow start runs it in the background)"),
+                                 err));
+        } else if ((runroot = global->runroot ? strdup(global->runroot) : runroot_default()) == NULL) {
+                code = cli_fail((burrow_error_set(&err, ENOMEM, "runroot"), err));
+        } else if (runroot_ensure(runroot, &err) < 0 || image_ctr_create(global, runroot, &cfg, id, &err) < 0) {
+                code = cli_fail(err);
+        } else {
+                printf("%s\n", id);
+        }
+        burrow_run_config_free(&cfg);
+        return code;
+}
+
+static int cmd_start(const struct burrow_global *global, int argc, char **argv)
+{
+        static const struct option longs[] = {
+                { "attach", no_argument, NULL, 'a' },
+                { "interactive", no_argument, NULL, 'i' },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct burrow_error *err = NULL;
+        bool attach = false, interactive = false;
+        optind = 0;
+        opterr = 0;
+        int opt, token;
+        while ((opt = cli_next_option(argc, argv, "+:aih", longs, &token)) != -1) {
+                switch (opt) {
+                case 'a':
+                        attach = true;
+                        break;
+                case 'i':
+                        interactive = true;
+                        break;
+                case 'h':
+                        cli_help("start", stdout);
+                        return 0;
+                default:
+                        return cli_fail((cli_option_error("start", argv[token], opt, &err), err));
+                }
+        }
+        if (optind >= argc)
+                return cli_fail((burrow_error_set(&err, 0, "no container given: burrow start [-a] CONTAINER..."), err));
+        if (attach && argc - optind > 1)
+                return cli_fail((burrow_error_set(&err, 0, "-a attaches to one container; start the others separately"), err));
+        if (interactive && !attach)
+                return cli_fail((burrow_error_set(&err, 0, "-i passes your input to the container: use it with -a"), err));
+        int code = 0;
+        for (int i = optind; i < argc; i++) {
+                struct burrow_run_config cfg;
+                burrow_run_config_init(&cfg);
+                cfg.interactive = interactive;
+                cfg.detach = !attach;
+                int one = 0;
+                if ((cfg.container = strdup(argv[i])) == NULL)
+                        one = cli_fail((burrow_error_set(&err, ENOMEM, "container"), err));
+                else if (!attach)
+                        one = run_detached(global, &cfg, argv[i]);
+                else if (burrow_run(global, &cfg, &one, &err) < 0)
+                        one = cli_fail(err);
+                burrow_run_config_free(&cfg);
+                if (one != 0 && code == 0)
+                        code = one;
+        }
+        return code;
+}
+
+static int cmd_exec(const struct burrow_global *global, int argc, char **argv)
+{
+        static const struct option longs[] = {
+                { "interactive", no_argument, NULL, 'i' },
+                { "tty", no_argument, NULL, 't' },
+                { "env", required_argument, NULL, 'e' },
+                { "user", required_argument, NULL, 'u' },
+                { "workdir", required_argument, NULL, 'w' },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct burrow_run_config x;
+        burrow_run_config_init(&x);
+        struct burrow_error *err = NULL;
+        int code = 0;
+        optind = 0;
+        opterr = 0;
+        int opt, token;
+        while (err == NULL && (opt = cli_next_option(argc, argv, "+:ite:u:w:h", longs, &token)) != -1) {
+                switch (opt) {
+                case 'i':
+                        x.interactive = true;
+                        break;
+                case 't':
+                        x.tty = true;
+                        break;
+                case 'e':
+                        if (burrow_env_check(optarg, &err) == 0 && append_str(&x.env, &x.n_env, optarg) < 0)
+                                burrow_error_set(&err, ENOMEM, "-e");
+                        break;
+                case 'u': {
+                        struct burrow_error *numeric = NULL;
+                        if (burrow_user_parse(optarg, &x.uid, &x.gid, &x.has_gid, &numeric) == 0) {
+                                x.has_user = true;
+                        } else if (optarg[0] == '\0' || optarg[0] == ':' || strpbrk(optarg, "/ \t\n")) {
+                                burrow_error_set(&err, 0, "bad user `%s`: expected USER[:GROUP], each a name or a number", optarg);
+                        } else {
+                                set_string(&x.user_name, optarg, "-u", &err);
+                        }
+                        burrow_error_free(numeric);
+                        break;
+                }
+                case 'w':
+                        if (optarg[0] != '/')
+                                burrow_error_set(&err, 0, "working directory `%s` must be an absolute path (-w)", optarg);
+                        else
+                                set_string(&x.workdir, optarg, "-w", &err);
+                        break;
+                case 'h':
+                        cli_help("exec", stdout);
+                        burrow_run_config_free(&x);
+                        return 0;
+                default:
+                        cli_option_error("exec", argv[token], opt, &err);
+                }
+        }
+        size_t n = 0;
+        if (err == NULL && optind >= argc)
+                burrow_error_set(&err, 0, "no container given: burrow exec [-it] CONTAINER CMD [ARG...]");
+        if (err == NULL && set_string(&x.container, argv[optind++], "container", &err) == 0)
+                for (int i = optind; i < argc && err == NULL; i++)
+                        if (append_str(&x.argv, &n, argv[i]) < 0)
+                                burrow_error_set(&err, ENOMEM, "command");
+        if (err == NULL && n == 0)
+                burrow_error_set(&err, 0, "no command given: burrow exec [-it] %s CMD [ARG...]", x.container);
+        if (err || burrow_exec(global, &x, &code, &err) < 0)
+                code = cli_fail(err);
+        burrow_run_config_free(&x);
         return code;
 }
 
@@ -643,6 +834,12 @@ int cli_main(int argc, char **argv)
         char **vargv = argv + verb_index;
         if (strcmp(verb, "run") == 0) {
                 code = cmd_run(&global, vargc, vargv);
+        } else if (strcmp(verb, "create") == 0) {
+                code = cmd_create(&global, vargc, vargv);
+        } else if (strcmp(verb, "start") == 0) {
+                code = cmd_start(&global, vargc, vargv);
+        } else if (strcmp(verb, "exec") == 0) {
+                code = cmd_exec(&global, vargc, vargv);
         } else if (strcmp(verb, "info") == 0) {
                 int r = cmd_no_args(verb, vargc, vargv);
                 if (r != 0)

@@ -185,18 +185,18 @@ static int start_finisher(struct image_ctr *ic, struct burrow_error **err)
         return 0;
 }
 
-int image_ctr_prepare(const struct burrow_global *global, const char *runroot, struct burrow_run_config *eff,
-                      struct image_ctr *ic, struct burrow_error **err)
+/* The store, opened and checked against the caller's ID map; the plan to enter its namespace is
+ * made here, before burrow run joins any namespace. */
+static int open_store(const struct burrow_global *global, const struct store_ns *ns, struct image_ctr *ic,
+                      struct burrow_error **err)
 {
         memset(ic, 0, sizeof(*ic));
         ic->running_fd = -1;
         ic->fuse_pid = -1;
         ic->finisher = -1;
         ic->finisher_sock = -1;
-        if (eff->storage_driver && storage_driver_parse(eff->storage_driver, &ic->driver, err) < 0)
-                return -1;
-        struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
-        if ((ic->ns_plan = store_ns_plan_new(&ns, err)) == NULL)
+        burrow_run_config_init(&ic->stored);
+        if ((ic->ns_plan = store_ns_plan_new(ns, err)) == NULL)
                 return -1;
         cleanup_free char *root = global->root ? strdup(global->root) : store_default_root();
         if (root == NULL)
@@ -205,9 +205,31 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
                 return -1;
         /* the store's files must still be owned under the caller's map (refused, with what to
          * do, when a range went away) */
-        if (store_ns_plan_check(ic->ns_plan, ic->store, err) < 0)
+        return store_ns_plan_check(ic->ns_plan, ic->store, err);
+}
+
+/* docker checks bind sources when the container is made, not when it fails to start. */
+static int check_bind_sources(const struct burrow_run_config *cfg, struct burrow_error **err)
+{
+        struct stat st;
+        for (size_t i = 0; i < cfg->n_binds; i++)
+                if (stat(cfg->binds[i].source, &st) < 0)
+                        return burrow_error_set(err, errno, "-v %s:%s: the host path `%s` cannot be used (create it first)",
+                                                cfg->binds[i].source, cfg->binds[i].dest, cfg->binds[i].source);
+        return 0;
+}
+
+/* A new container for eff->image: the image's config applied to EFF, the result recorded. */
+static int make_container(const struct store_ns *ns, struct burrow_run_config *eff, struct image_ctr *ic,
+                          struct burrow_error **err)
+{
+        if (eff->storage_driver) {
+                if (storage_driver_parse(eff->storage_driver, &ic->driver, err) < 0)
+                        return -1;
+        } else if (default_driver(ic->store, &ic->driver, err) < 0) {
                 return -1;
-        if (eff->storage_driver == NULL && default_driver(ic->store, &ic->driver, err) < 0)
+        }
+        if (check_bind_sources(eff, err) < 0)
                 return -1;
         char image_id[DIGEST_STR_LEN + 1];
         struct burrow_error *missing = NULL;
@@ -226,7 +248,7 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
                 FILE *sink = open_memstream(&printed, &printed_len);
                 if (sink == NULL)
                         return burrow_error_set(err, errno, "open_memstream");
-                int r = image_pull(ic->store, &ns, eff->image, &po, sink, err);
+                int r = image_pull(ic->store, ns, eff->image, &po, sink, err);
                 fclose(sink);
                 if (r < 0)
                         return burrow_error_wrap(err, "image `%s` is not in the store, and pulling it failed", eff->image);
@@ -243,9 +265,15 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
                 return err && *err ? -1 : burrow_error_set(err, 0, "image %s has no config", image_id);
         json_error_t je;
         cleanup_json json_t *image_config = json_loadb(config_text, config_len, 0, &je);
-        if (image_config == NULL)
-                return burrow_error_set(err, 0, "the config of image %s is not valid JSON (line %d: %s)", image_id, je.line, je.text);
+        if (image_config == NULL || !json_is_object(image_config))
+                return burrow_error_set(err, 0, "the config of image `%s` (%s) is not a JSON object (line %d: %s); pull or load "
+                                                "the image again",
+                                        eff->image, image_id, je.line, image_config ? "not an object" : je.text);
         json_t *c = json_object_get(image_config, "config");
+        if (c && !json_is_object(c) && !json_is_null(c))
+                return burrow_error_set(err, 0, "the config of image `%s` (%s) has a \"config\" that is not an object; pull "
+                                                "or load the image again",
+                                        eff->image, image_id);
 
         /* argv: the entrypoint, then the command given or the image's Cmd (docker's rules:
          * --entrypoint also drops the image's Cmd). */
@@ -289,6 +317,13 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
                         return burrow_error_set(err, ENOMEM, "user");
                 burrow_error_free(numeric);
         }
+        eff->argv = ic->argv;
+        eff->env = ic->env;
+        eff->n_env = ne;
+        if (ic->workdir)
+                eff->workdir = ic->workdir;
+        if (ic->user_name)
+                eff->user_name = ic->user_name;
 
         json_t *layers = json_array();
         cleanup_json json_t *layers_owner = layers;
@@ -297,8 +332,9 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
         json_array_foreach(json_object_get(rec, "layers"), i, l)
                 json_array_append(layers, json_object_get(l, "diff_id"));
         const char *stop_signal = json_string_value(json_object_get(c, "StopSignal"));
-        cleanup_json json_t *record = json_pack("{s:o, s:s, s:s, s:O}", "argv", strv_to_json(ic->argv), "image_name", eff->image,
-                                                "driver", ic->driver == DRIVER_OVERLAY ? "overlay" : "fuse-overlayfs", "layers", layers);
+        cleanup_json json_t *record = json_pack("{s:o, s:s, s:s, s:O, s:o}", "argv", strv_to_json(ic->argv), "image_name",
+                                                eff->image, "driver", ic->driver == DRIVER_OVERLAY ? "overlay" : "fuse-overlayfs",
+                                                "layers", layers, "run", burrow_run_config_to_json(eff));
         if (record == NULL)
                 return burrow_error_set(err, ENOMEM, "container record");
         if (stop_signal && *stop_signal) /* for `burrow stop` */
@@ -307,8 +343,43 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
                 return -1;
         ic->created = true;
         ic->layers = json_incref(layers);
+        return 0;
+}
+
+/* An existing container (`burrow start`): its stored config replaces EFF but for the choices
+ * made now (-a, -i, -d). */
+static int load_container(struct burrow_run_config *eff, struct image_ctr *ic, struct burrow_error **err)
+{
+        if (container_resolve(ic->store, eff->container, ic->id, err) < 0)
+                return -1;
+        cleanup_json json_t *config = container_config(ic->store, ic->id, err);
+        if (config == NULL)
+                return -1;
+        if (storage_driver_parse(json_string_value(json_object_get(config, "driver")), &ic->driver, err) < 0 ||
+            burrow_run_config_from_json(json_object_get(config, "run"), &ic->stored, err) < 0)
+                return burrow_error_wrap(err, "container %.12s", ic->id);
+        if (!json_is_array(json_object_get(config, "layers")))
+                return burrow_error_set(err, 0, "container %.12s: its config.json lists no layers; remove it (burrow rm %s)", ic->id,
+                                        eff->container);
+        ic->layers = json_incref(json_object_get(config, "layers"));
+        struct burrow_run_config now = *eff;
+        *eff = ic->stored;
+        eff->container = now.container;
+        eff->detach = now.detach;
+        eff->ready_fd = now.ready_fd;
+        /* stdin only when made with -i and attached with -i; a terminal only when attached */
+        eff->interactive = ic->stored.interactive && now.interactive;
+        eff->tty = ic->stored.tty && !now.detach;
+        ic->created = true;
+        ic->existing = true;
+        return 0;
+}
+
+/* Lock it as running, hand the exit to the finisher, work out the overlay's options. */
+static int ready_to_run(struct image_ctr *ic, struct burrow_error **err)
+{
         cleanup_free char *opts = NULL;
-        if (container_overlay_options(ic->store, layers, ic->id, &opts, err) < 0)
+        if (container_overlay_options(ic->store, ic->layers, ic->id, &opts, err) < 0)
                 return -1;
         /* userxattr: the opaque marks are user.overlay.opaque (trusted.* is root's) */
         if (asprintf(&ic->overlay_opts, "%s,userxattr", opts) < 0) {
@@ -325,15 +396,41 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
             strlen(real) > 3900)
                 return burrow_error_set(err, ENAMETOOLONG, "the store path `%s`", real);
         snprintf(ic->store_path, sizeof(ic->store_path), "%s", real);
-
-        eff->argv = ic->argv;
-        eff->env = ic->env;
-        eff->n_env = ne;
-        if (ic->workdir)
-                eff->workdir = ic->workdir;
-        if (ic->user_name)
-                eff->user_name = ic->user_name;
         return 0;
+}
+
+int image_ctr_prepare(const struct burrow_global *global, const char *runroot, struct burrow_run_config *eff,
+                      struct image_ctr *ic, struct burrow_error **err)
+{
+        struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
+        if (open_store(global, &ns, ic, err) < 0)
+                return -1;
+        if (eff->container ? load_container(eff, ic, err) : make_container(&ns, eff, ic, err))
+                return -1;
+        if (ready_to_run(ic, err) < 0) {
+                if (ic->existing && ic->running_fd < 0) /* running already, or not ours to touch */
+                        ic->finished = true;
+                return -1;
+        }
+        return 0;
+}
+
+int image_ctr_create(const struct burrow_global *global, const char *runroot, const struct burrow_run_config *eff,
+                     char id[CONTAINER_ID_LEN + 1], struct burrow_error **err)
+{
+        struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
+        struct image_ctr ic;
+        /* make_container points the copy at strings the image_ctr owns */
+        struct burrow_run_config copy = *eff;
+        int r = open_store(global, &ns, &ic, err);
+        if (r == 0)
+                r = make_container(&ns, &copy, &ic, err);
+        if (r == 0) {
+                memcpy(id, ic.id, CONTAINER_ID_LEN + 1);
+                ic.finished = true; /* kept, not started */
+        }
+        image_ctr_free(&ic);
+        return r;
 }
 
 int image_ctr_mount(const struct image_ctr *ic, struct burrow_error **err)
@@ -397,18 +494,20 @@ int image_ctr_finish(struct image_ctr *ic, bool remove, int exit_code, struct bu
 void image_ctr_free(struct image_ctr *ic)
 {
         image_ctr_fuse_stop(ic);
+        if (ic->created && !ic->finished) {
+                /* one made now goes; one started again stays, with the failure as its exit */
+                struct burrow_error *err = NULL;
+                if (image_ctr_finish(ic, !ic->existing, BURROW_EXIT_FAILURE, &err) < 0) {
+                        burrow_warn("%s the container %.12s that did not start: %s", ic->existing ? "recording" : "removing",
+                                    ic->id, err->msg);
+                        burrow_error_free(err);
+                }
+        }
         json_decref(ic->layers);
         if (ic->finisher_sock >= 0)
                 close(ic->finisher_sock); /* EOF: the helper exits */
         if (ic->finisher > 0)
                 waitpid(ic->finisher, NULL, 0);
-        if (ic->created && !ic->finished) {
-                struct burrow_error *err = NULL;
-                if (image_ctr_finish(ic, true, 0, &err) < 0) {
-                        burrow_warn("removing the container %.12s that did not start: %s", ic->id, err->msg);
-                        burrow_error_free(err);
-                }
-        }
         if (ic->running_fd >= 0)
                 close(ic->running_fd);
         store_ns_plan_free(ic->ns_plan);
@@ -422,6 +521,7 @@ void image_ctr_free(struct image_ctr *ic)
         free(ic->env);
         free(ic->workdir);
         free(ic->user_name);
+        burrow_run_config_free(&ic->stored);
         memset(ic, 0, sizeof(*ic));
         ic->running_fd = -1;
         ic->fuse_pid = -1;

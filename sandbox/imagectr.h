@@ -28,6 +28,8 @@ struct image_ctr {
         char store_path[PATH_MAX]; /* the store's real path */
         int running_fd;     /* flock on containers/ID/running while it runs */
         bool created;
+        bool existing;   /* started again (`burrow start`), not made by this run */
+        struct burrow_run_config stored; /* an existing container's config, owned here */
         bool finished;   /* image_ctr_finish ran: otherwise image_ctr_free removes it */
         struct store_ns_plan *ns_plan; /* how to enter the store's namespace, worked out up front */
         pid_t finisher;   /* records the exit or removes the container from outside any user
@@ -41,11 +43,15 @@ struct image_ctr {
         json_t *layers; /* diffIDs, bottom first */
 };
 
-/* Open the store, find the image, make the container and fill EFFECTIVE (a copy of the user's
+/* Open the store, find the image (or with eff->container, the container made earlier, whose
+ * stored config then replaces EFFECTIVE but for -a/-i/-d), make the container and fill EFFECTIVE (a copy of the user's
  * config) with what the image says: argv from Entrypoint and Cmd, Env before -e, WorkingDir and
  * User unless -w/-u, rootfs = the merged directory. */
 int image_ctr_prepare(const struct burrow_global *global, const char *runroot, struct burrow_run_config *effective,
                       struct image_ctr *ic, struct burrow_error **err);
+/* `burrow create`: the container made (as image_ctr_prepare makes it), recorded, not started. */
+int image_ctr_create(const struct burrow_global *global, const char *runroot, const struct burrow_run_config *eff,
+                     char id[CONTAINER_ID_LEN + 1], struct burrow_error **err);
 /* In the container's mount namespace (the child): mount the overlay on the merged directory. */
 int image_ctr_mount(const struct image_ctr *ic, struct burrow_error **err);
 /* fuse-overlayfs: in burrow's own mount namespace (in the container's user namespace, before the

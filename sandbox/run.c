@@ -25,6 +25,7 @@
 
 #include "fs/rootfs.h"
 #include "net/net.h"
+#include "sandbox/enter.h"
 #include "sandbox/exec.h"
 #include "sandbox/imagectr.h"
 #include "sandbox/init.h"
@@ -267,7 +268,7 @@ static void cleanup_image_ctrp(struct image_ctr **ic)
 int burrow_run(const struct burrow_global *global, const struct burrow_run_config *user_cfg, int *exit_code,
                struct burrow_error **err)
 {
-        if (user_cfg->rootfs == NULL && user_cfg->image == NULL)
+        if (user_cfg->rootfs == NULL && user_cfg->image == NULL && user_cfg->container == NULL)
                 return burrow_error_set(err, 0, "no image given: burrow run IMAGE [CMD...] (or --rootfs DIR CMD...)");
         if (user_cfg->rootfs && (user_cfg->argv == NULL || user_cfg->argv[0] == NULL))
                 return burrow_error_set(err, 0, "no command given: burrow run --rootfs DIR CMD [ARG...]");
@@ -281,7 +282,7 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         struct image_ctr ic_storage;
         __attribute__((cleanup(cleanup_image_ctrp))) struct image_ctr *ic = NULL;
         char id[65];
-        if (user_cfg->image) {
+        if (user_cfg->image || user_cfg->container) {
                 ic = &ic_storage;
                 if (image_ctr_prepare(global, runroot, &effective, ic, err) < 0)
                         return -1;
@@ -406,6 +407,22 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                 return -1;
         }
         cleanup_pid pid_t pid = raw;
+        /* burrow exec gets the container's namespaces from us (the init will not be openable) */
+        __attribute__((cleanup(exec_server_close))) struct exec_server srv = { .listen_fd = -1, .dir_fd = -1,
+                                                                               .ns = { -1, -1, -1, -1, -1, -1 } };
+        struct spawn_hook hook = { .fd = -1, .ready = exec_server_serve, .arg = &srv };
+        if (ic) {
+                char dir[128];
+                snprintf(dir, sizeof(dir), "containers/%s", id);
+                cleanup_close int dfd = openat(ic->store->fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                struct burrow_error *xerr = NULL;
+                if (dfd < 0 || exec_server_open(&srv, dfd, pid, &xerr) < 0) {
+                        burrow_warn("container %.12s: burrow exec will not work: %s", id,
+                                    xerr ? xerr->msg : strerror(errno));
+                        burrow_error_free(xerr);
+                }
+                hook.fd = srv.listen_fd;
+        }
         struct sync_msg go = { .type = SYNC_GO };
         if (sync_send(sock, &go, -1) < 0) {
                 sigprocmask(SIG_SETMASK, &saved_mask, NULL);
@@ -430,7 +447,8 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         runroot_prune_stale(runroot);
         int status = 0;
         bool reaped;
-        int ret = spawn_wait(pid, sock, sfd, cfg->interactive, &status, &reaped, err);
+        int ret = spawn_wait(pid, sock, sfd, cfg->interactive, &hook, &status, &reaped, err);
+        exec_server_close(&srv);
         if (reaped)
                 pid = 0;
         if (have_state)
@@ -442,8 +460,10 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                 image_ctr_fuse_stop(ic);
                 /* The container's mounts died with its mount namespace: its files can go now. */
                 struct burrow_error *ferr = NULL;
-                /* a container that never ran (setup failed) is not kept */
-                if (image_ctr_finish(ic, cfg->remove || ret < 0, ret == 0 ? *exit_code : -1, &ferr) < 0) {
+                /* a container made now that never ran (setup failed) is not kept; one started
+                 * again keeps its layer and records the failure */
+                if (image_ctr_finish(ic, cfg->remove || (ret < 0 && !ic->existing),
+                                     ret == 0 ? *exit_code : ic->existing ? BURROW_EXIT_FAILURE : -1, &ferr) < 0) {
                         burrow_warn("container %.12s: %s", id, ferr->msg);
                         burrow_error_free(ferr);
                 }

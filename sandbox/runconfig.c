@@ -31,6 +31,7 @@ void burrow_run_config_free(struct burrow_run_config *cfg)
 {
         free(cfg->rootfs);
         free(cfg->image);
+        free(cfg->container);
         free(cfg->name);
         free(cfg->entrypoint);
         free(cfg->user_name);
@@ -325,4 +326,182 @@ char **burrow_build_env(const struct burrow_run_config *cfg, const char *hostnam
 oom:
         burrow_error_set(err, ENOMEM, "building the container environment");
         return NULL;
+}
+
+static json_t *strv_json(char *const *v, size_t n)
+{
+        json_t *a = json_array();
+        for (size_t i = 0; v && (n == (size_t)-1 ? v[i] != NULL : i < n); i++)
+                json_array_append_new(a, json_string(v[i]));
+        return a;
+}
+
+json_t *burrow_run_config_to_json(const struct burrow_run_config *cfg)
+{
+        json_t *j = json_object();
+        if (j == NULL)
+                return NULL;
+        json_object_set_new(j, "argv", strv_json(cfg->argv, (size_t)-1));
+        /* KEY alone means burrow's value at creation, as with docker create */
+        json_t *env = json_array();
+        for (size_t i = 0; i < cfg->n_env; i++) {
+                if (strchr(cfg->env[i], '=')) {
+                        json_array_append_new(env, json_string(cfg->env[i]));
+                } else if (getenv(cfg->env[i])) {
+                        char *kv = NULL;
+                        if (asprintf(&kv, "%s=%s", cfg->env[i], getenv(cfg->env[i])) >= 0) {
+                                json_array_append_new(env, json_string(kv));
+                                free(kv);
+                        }
+                }
+        }
+        json_object_set_new(j, "env", env);
+        if (cfg->workdir)
+                json_object_set_new(j, "workdir", json_string(cfg->workdir));
+        if (cfg->user_name)
+                json_object_set_new(j, "user_name", json_string(cfg->user_name));
+        if (cfg->has_user) {
+                json_object_set_new(j, "uid", json_integer(cfg->uid));
+                if (cfg->has_gid)
+                        json_object_set_new(j, "gid", json_integer(cfg->gid));
+        }
+        if (cfg->hostname)
+                json_object_set_new(j, "hostname", json_string(cfg->hostname));
+        json_t *binds = json_array();
+        for (size_t i = 0; i < cfg->n_binds; i++)
+                json_array_append_new(binds, json_pack("{s:s, s:s, s:b}", "source", cfg->binds[i].source, "dest",
+                                                       cfg->binds[i].dest, "readonly", cfg->binds[i].readonly));
+        json_object_set_new(j, "binds", binds);
+        json_t *tmpfs = json_array();
+        for (size_t i = 0; i < cfg->n_tmpfs; i++) {
+                json_t *t = json_pack("{s:s}", "dest", cfg->tmpfs[i].dest);
+                if (cfg->tmpfs[i].options)
+                        json_object_set_new(t, "options", json_string(cfg->tmpfs[i].options));
+                json_array_append_new(tmpfs, t);
+        }
+        json_object_set_new(j, "tmpfs", tmpfs);
+        json_t *ulimits = json_array();
+        for (size_t i = 0; i < cfg->n_ulimits; i++)
+                json_array_append_new(ulimits, json_pack("{s:i, s:I, s:I}", "resource", cfg->ulimits[i].resource, "soft",
+                                                         (json_int_t)cfg->ulimits[i].soft, "hard",
+                                                         (json_int_t)cfg->ulimits[i].hard));
+        json_object_set_new(j, "ulimits", ulimits);
+        if (cfg->shm_size)
+                json_object_set_new(j, "shm_size", json_string(cfg->shm_size));
+        json_t *groups = json_array();
+        for (size_t i = 0; i < cfg->n_group_add; i++)
+                json_array_append_new(groups, json_integer(cfg->group_add[i]));
+        json_object_set_new(j, "group_add", groups);
+        json_object_set_new(j, "read_only", json_boolean(cfg->read_only));
+        json_object_set_new(j, "interactive", json_boolean(cfg->interactive));
+        json_object_set_new(j, "tty", json_boolean(cfg->tty));
+        json_object_set_new(j, "init", json_boolean(cfg->init));
+        json_object_set_new(j, "remove", json_boolean(cfg->remove));
+        json_object_set_new(j, "uts_host", json_boolean(cfg->uts_host));
+        json_object_set_new(j, "ipc_host", json_boolean(cfg->ipc_host));
+        json_object_set_new(j, "net", json_string(net_mode_name(cfg->net)));
+        json_object_set_new(j, "userns", json_string(cfg->userns == USERNS_SINGLE    ? "single"
+                                                     : cfg->userns == USERNS_KEEP_ID ? "keep-id"
+                                                                                     : "auto"));
+        return j;
+}
+
+static int strv_from_json(json_t *arr, char ***out, size_t *n, const char *what, struct burrow_error **err)
+{
+        size_t count = json_array_size(arr);
+        char **v = calloc(count + 1, sizeof(char *));
+        if (v == NULL)
+                return burrow_error_set(err, ENOMEM, "%s", what);
+        *out = v;
+        for (size_t i = 0; i < count; i++) {
+                const char *s = json_string_value(json_array_get(arr, i));
+                if (s == NULL)
+                        return burrow_error_set(err, 0, "the container's stored %s holds something that is not a string", what);
+                if ((v[i] = strdup(s)) == NULL)
+                        return burrow_error_set(err, ENOMEM, "%s", what);
+                if (n)
+                        *n = i + 1;
+        }
+        return 0;
+}
+
+static int dup_member(json_t *j, const char *key, char **dst, struct burrow_error **err)
+{
+        const char *s = json_string_value(json_object_get(j, key));
+        if (s && (*dst = strdup(s)) == NULL)
+                return burrow_error_set(err, ENOMEM, "%s", key);
+        return 0;
+}
+
+int burrow_run_config_from_json(json_t *j, struct burrow_run_config *cfg, struct burrow_error **err)
+{
+        if (!json_is_object(j) || !json_is_array(json_object_get(j, "argv")))
+                return burrow_error_set(err, 0, "the container's config.json has no \"run\" section (made by an older burrow?); "
+                                                "remove it and run the image again");
+        if (strv_from_json(json_object_get(j, "argv"), &cfg->argv, NULL, "command", err) < 0 ||
+            strv_from_json(json_object_get(j, "env"), &cfg->env, &cfg->n_env, "environment", err) < 0 ||
+            dup_member(j, "workdir", &cfg->workdir, err) < 0 || dup_member(j, "user_name", &cfg->user_name, err) < 0 ||
+            dup_member(j, "hostname", &cfg->hostname, err) < 0 || dup_member(j, "shm_size", &cfg->shm_size, err) < 0)
+                return -1;
+        if (json_is_integer(json_object_get(j, "uid"))) {
+                cfg->has_user = true;
+                cfg->uid = (uid_t)json_integer_value(json_object_get(j, "uid"));
+                if (json_is_integer(json_object_get(j, "gid"))) {
+                        cfg->has_gid = true;
+                        cfg->gid = (gid_t)json_integer_value(json_object_get(j, "gid"));
+                }
+        }
+        size_t i;
+        json_t *v;
+        json_t *binds = json_object_get(j, "binds");
+        if (json_array_size(binds) && (cfg->binds = calloc(json_array_size(binds), sizeof(*cfg->binds))) == NULL)
+                return burrow_error_set(err, ENOMEM, "binds");
+        json_array_foreach(binds, i, v)
+        {
+                struct burrow_bind *b = &cfg->binds[cfg->n_binds++];
+                if (dup_member(v, "source", &b->source, err) < 0 || dup_member(v, "dest", &b->dest, err) < 0)
+                        return -1;
+                if (b->source == NULL || b->dest == NULL)
+                        return burrow_error_set(err, 0, "the container's stored bind #%zu is incomplete", i + 1);
+                b->readonly = json_is_true(json_object_get(v, "readonly"));
+        }
+        json_t *tmpfs = json_object_get(j, "tmpfs");
+        if (json_array_size(tmpfs) && (cfg->tmpfs = calloc(json_array_size(tmpfs), sizeof(*cfg->tmpfs))) == NULL)
+                return burrow_error_set(err, ENOMEM, "tmpfs");
+        json_array_foreach(tmpfs, i, v)
+        {
+                struct burrow_tmpfs *t = &cfg->tmpfs[cfg->n_tmpfs++];
+                if (dup_member(v, "dest", &t->dest, err) < 0 || dup_member(v, "options", &t->options, err) < 0)
+                        return -1;
+                if (t->dest == NULL)
+                        return burrow_error_set(err, 0, "the container's stored tmpfs #%zu has no path", i + 1);
+        }
+        json_array_foreach(json_object_get(j, "ulimits"), i, v)
+        {
+                if (cfg->n_ulimits >= sizeof(cfg->ulimits) / sizeof(cfg->ulimits[0]))
+                        break;
+                struct burrow_ulimit *u = &cfg->ulimits[cfg->n_ulimits++];
+                u->resource = (int)json_integer_value(json_object_get(v, "resource"));
+                u->soft = (unsigned long long)json_integer_value(json_object_get(v, "soft"));
+                u->hard = (unsigned long long)json_integer_value(json_object_get(v, "hard"));
+        }
+        json_t *groups = json_object_get(j, "group_add");
+        if (json_array_size(groups) && (cfg->group_add = calloc(json_array_size(groups), sizeof(gid_t))) == NULL)
+                return burrow_error_set(err, ENOMEM, "groups");
+        json_array_foreach(groups, i, v)
+                cfg->group_add[cfg->n_group_add++] = (gid_t)json_integer_value(v);
+        cfg->read_only = json_is_true(json_object_get(j, "read_only"));
+        cfg->interactive = json_is_true(json_object_get(j, "interactive"));
+        cfg->tty = json_is_true(json_object_get(j, "tty"));
+        cfg->init = !json_is_false(json_object_get(j, "init"));
+        cfg->remove = json_is_true(json_object_get(j, "remove"));
+        cfg->uts_host = json_is_true(json_object_get(j, "uts_host"));
+        cfg->ipc_host = json_is_true(json_object_get(j, "ipc_host"));
+        const char *net = json_string_value(json_object_get(j, "net"));
+        if (net && net_mode_parse(net, &cfg->net, err) < 0)
+                return -1;
+        const char *userns = json_string_value(json_object_get(j, "userns"));
+        if (userns && userns_mode_parse(userns, &cfg->userns, err) < 0)
+                return -1;
+        return 0;
 }

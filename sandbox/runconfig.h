@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 #include <sys/types.h>
 
 #include "net/net.h"
@@ -30,6 +31,7 @@ struct burrow_global {
 struct burrow_run_config {
         char *rootfs;   /* --rootfs: host directory used as / */
         char *image;    /* or an image of the store (the first argument without --rootfs) */
+        char *container; /* or a container made earlier (`burrow start`): its stored config applies */
         char *name;     /* --name of the container (image containers) */
         char *entrypoint; /* --entrypoint: replaces the image's ("" clears it) */
         bool has_entrypoint;
@@ -93,6 +95,13 @@ int burrow_env_check(const char *entry, struct burrow_error **err);
 /* The workload's environment, docker style: PATH, HOSTNAME, HOME (and TERM with -t), then the
  * -e entries in order (later ones win; KEY alone copies burrow's own value or is dropped). */
 char **burrow_build_env(const struct burrow_run_config *cfg, const char *hostname, struct burrow_error **err);
+/* What a container made from an image runs, kept in its config.json ("run") so that `start`
+ * and `exec` see the same thing: the command, environment (KEY alone resolved now), user,
+ * mounts, limits and namespaces. Runtime choices (-d, the image reference, --pull) are not kept. */
+json_t *burrow_run_config_to_json(const struct burrow_run_config *cfg);
+/* Fills CFG (initialised by the caller) from such an object. */
+int burrow_run_config_from_json(json_t *j, struct burrow_run_config *cfg, struct burrow_error **err);
+
 /* Value of KEY in an envp array, or NULL. */
 const char *env_lookup(char *const *envp, const char *key);
 

@@ -143,7 +143,8 @@ int spawn_in_namespaces_or_single(unsigned long flags, struct idmap_plan *plan, 
         return spawn_in_namespaces(flags, plan, fn, arg, sock, pid, err);
 }
 
-int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, int *status, bool *reaped, struct burrow_error **err)
+int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, const struct spawn_hook *hook, int *status, bool *reaped,
+               struct burrow_error **err)
 {
         struct relay r = { .master = -1 };
         bool sync_open = true;
@@ -152,8 +153,10 @@ int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, int *status, bool
         struct sync_msg msg;
         int fd;
         while (!exited) {
-                struct pollfd p[4];
-                int n = 0, i_sig = n++, i_sync = -1, i_master = -1, i_stdin = -1;
+                struct pollfd p[5];
+                int n = 0, i_sig = n++, i_sync = -1, i_master = -1, i_stdin = -1, i_hook = -1;
+                if (hook && hook->fd >= 0)
+                        p[i_hook = n++] = (struct pollfd){ .fd = hook->fd, .events = POLLIN };
                 p[i_sig] = (struct pollfd){ .fd = sfd, .events = POLLIN };
                 if (sync_open)
                         p[i_sync = n++] = (struct pollfd){ .fd = sock, .events = POLLIN };
@@ -167,6 +170,8 @@ int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, int *status, bool
                         tty_restore(&r.saved);
                         return burrow_error_set(err, errno, "poll");
                 }
+                if (i_hook >= 0 && p[i_hook].revents)
+                        hook->ready(hook->arg);
                 if (i_sync >= 0 && p[i_sync].revents) {
                         int got = sync_recv(sock, &msg, &fd);
                         if (got <= 0) {

@@ -22,9 +22,16 @@ int spawn_in_namespaces_or_single(unsigned long flags, struct idmap_plan *plan, 
                                   void *arg, int *sock, pid_t *pid, struct burrow_error **err);
 
 /* The host side until PID exits: forward the signals read from SFD (SIGCHLD reaps), take
- * SYNC_ERROR and SYNC_PTY messages from SOCK, relay a pty. *reaped tells whether PID was
+ * SYNC_ERROR and SYNC_PTY messages from SOCK, relay a pty, and
+ * call HOOK (may be NULL) when its fd is readable. *reaped tells whether PID was
  * waited for; *err holds the child's reported failure, if any. */
-int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, int *status, bool *reaped, struct burrow_error **err);
+struct spawn_hook {
+        int fd;                     /* polled for input too; -1: none */
+        void (*ready)(void *arg);   /* called when it is readable */
+        void *arg;
+};
+int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, const struct spawn_hook *hook, int *status, bool *reaped,
+               struct burrow_error **err);
 
 void spawn_kill_and_reap(pid_t pid);
 

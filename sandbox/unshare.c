@@ -100,7 +100,7 @@ int burrow_unshare(const struct burrow_global *global, char *const *argv, int *e
         int status = 0;
         bool reaped = false;
         if (ret == 0)
-                ret = spawn_wait(pid, sock, sfd, false, &status, &reaped, err);
+                ret = spawn_wait(pid, sock, sfd, false, NULL, &status, &reaped, err);
         if (!reaped)
                 spawn_kill_and_reap(pid);
         sigprocmask(SIG_SETMASK, &saved_mask, NULL);

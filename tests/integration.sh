@@ -68,8 +68,17 @@ envs=(HOME="$home" USER="$user" LOGNAME="$user" PATH=/usr/local/sbin:/usr/local/
       XDG_DATA_HOME="$home/.local/share" XDG_CONFIG_HOME="$home/.config"
       BURROW="$stage/burrow" MAKE_ROOTFS="$stage/make-rootfs" DROPPROXY="$stage/dropproxy" TOKEN_SERVER="$stage/token-server.py" TMPDIR=/tmp LANG=C.UTF-8
       ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}")
+# For a quicker loop while developing: BURROW_TESTS="containers run" picks files, BURROW_FILTER a
+# regex of test names (bats -f).
+files=("$stage"/*.bats)
+if [ -n "${BURROW_TESTS:-}" ]; then
+    files=()
+    for t in $BURROW_TESTS; do files+=("$stage/$t.bats"); done
+fi
+filter=()
+[ -n "${BURROW_FILTER:-}" ] && filter=(-f "$BURROW_FILTER")
 cd "$stage"
 if [ "$me" = 0 ] && [ "$user" != root ]; then
-    exec runuser -u "$user" -- env -i "${envs[@]}" bats --tap "$stage"/*.bats
+    exec runuser -u "$user" -- env -i "${envs[@]}" bats --tap "${filter[@]}" "${files[@]}"
 fi
-exec env -i "${envs[@]}" bats --tap "$stage"/*.bats
+exec env -i "${envs[@]}" bats --tap "${filter[@]}" "${files[@]}"

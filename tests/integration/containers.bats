@@ -44,6 +44,8 @@ setup() {
     "$BURROW" --root "$STORE" load -i "$LAYOUT" >/dev/null
 }
 teardown() {
+    # a failed test may leave containers running: stop them before the store goes
+    [ -d "${STORE:-/nonexistent}" ] && for c in $(b ps -q 2>/dev/null); do b rm -f "$c" >/dev/null 2>&1; done
     [ -d "${STORE:-/nonexistent}" ] && "$BURROW" unshare rm -rf "$STORE" 2>/dev/null || true
     common_teardown
 }
@@ -413,4 +415,124 @@ wait_running() { # name
     run b run --rm --shm-size 1x oci:img true
     assert_status 125
     assert_output_has "expected a size"
+}
+
+@test "create, then start: -a attaches; the container's layer survives each start; rm deletes it" {
+    id=$(b create --name c1 -e WHO=created oci:img sh -c 'cat /f 2>/dev/null || echo none; echo $WHO >> /f; wc -l < /f')
+    [[ "$id" =~ ^[0-9a-f]{64}$ ]]
+    run b ps -a
+    assert_output_has "^${id:0:12} .* Created +c1$"
+    [ ! -e "$STORE/containers/$id/state.json" ]
+    run b start -a c1
+    assert_status 0
+    [ "$output" = "none
+1" ]
+    run b start -a c1
+    [ "$output" = "created
+2" ]
+    # without -a: in the background, the name printed; its output goes to the log
+    run b start c1
+    assert_status 0
+    [ "$output" = c1 ]
+    run b wait c1
+    [ "$output" = 0 ]
+    run b logs c1
+    assert_output_has "^3$"
+    run b start -a "${id:0:8}"
+    [ "${lines[-1]}" = 4 ]
+    run b rm c1
+    assert_status 0
+    [ ! -e "$STORE/containers/$id" ]
+    run b start c1
+    assert_status 125
+    assert_output_has "no container \`c1\`"
+}
+
+@test "start: the options given to create apply (-u, -w, --rm, exit code); a running container is not started twice" {
+    ids=0:0   # a single-ID map has no other IDs
+    { has_range || [ "$(id -u)" = 0 ]; } && ids=5:6
+    b create --name opts -u $ids -w /work --hostname box --rm oci:img sh -c 'echo $(id -u):$(id -g):$(pwd):$(hostname); exit 3'
+    run b start -a opts
+    assert_status 3
+    [ "$output" = "$ids:/work:box" ]
+    run b ps -a -q   # --rm took it away
+    [ -z "$output" ]
+    b create --name twice oci:img sleep 12345 >/dev/null
+    run b start twice
+    assert_status 0
+    run b start -a twice
+    assert_status 125
+    assert_output_has "already running"
+    run b ps
+    assert_output_has " Up +twice$"
+    b rm -f twice
+}
+
+@test "create: a bind source that does not exist, an unknown image, a bad -v: clear errors, exit 125, no container" {
+    run b create -v /nonexistent/dir:/x oci:img true
+    assert_status 125
+    assert_output_has "bind source \`/nonexistent/dir\` .*No such file"
+    run b run --rm -v /nonexistent/dir:/x oci:img true
+    assert_status 125
+    assert_output_has "bind source \`/nonexistent/dir\` .*No such file"
+    # one that goes away between create and start
+    mkdir "$BATS_TEST_TMPDIR/src"
+    b create --name gone -v "$BATS_TEST_TMPDIR/src:/x" oci:img true >/dev/null
+    rmdir "$BATS_TEST_TMPDIR/src"
+    run b start -a gone
+    assert_status 125
+    assert_output_has "src"
+    b rm gone
+    run b create nosuch:image true
+    assert_status 125
+    run b create -v relative:/x oci:img true
+    assert_status 125
+    run b create -d oci:img true
+    assert_status 125
+    assert_output_has "leave out -d"
+    run b ps -a -q
+    [ -z "$output" ]
+    [ -z "$(ls -A "$STORE/containers" 2>/dev/null)" ]
+}
+
+@test "exec: joins the running container; its env, user and workdir, or -e, -u, -w; exit codes; -i; -t" {
+    b run -d --name ex -e FROM=run -w /srv oci:img sh -c 'echo $$ > /tmp/init-sh; sleep 12345' >/dev/null
+    for _ in $(seq 50); do b exec ex test -e /tmp/init-sh 2>/dev/null && break; sleep 0.1; done
+    run b exec ex sh -c 'echo $FROM:$(pwd):$(id -u):$(hostname); cat /tmp/init-sh; ps -o pid,args | grep -c "^ *[0-9]* sleep 12345"'
+    assert_status 0
+    [ "${lines[0]}" = "run:/srv:0:$(b inspect ex | jq -r '.[0].Id' | cut -c1-12)" ]
+    [ "${lines[1]}" = 2 ]   # the container's own PID namespace: its sh is PID 2 there, under the init
+    [ "${lines[2]}" = 1 ]
+    ids=0:0
+    { has_range || [ "$(id -u)" = 0 ]; } && ids=7:8
+    run b exec -e FROM=exec -u $ids -w /tmp ex sh -c 'echo $FROM:$(pwd):$(id -u):$(id -g)'
+    [ "$output" = "exec:/tmp:$ids" ]
+    # the same files: what exec writes, the container sees
+    b exec ex sh -c 'echo shared > /srv/x'
+    run b exec ex cat /srv/x
+    [ "$output" = shared ]
+    run b exec ex sh -c 'exit 9'
+    assert_status 9
+    run -127 b exec ex /nonexistent
+    assert_status 127
+    run b exec ex sh -c 'cat'   # no -i: stdin is empty
+    [ -z "$output" ]
+    run bash -c "echo piped | '$BURROW' --root '$STORE' exec -i ex cat"
+    [ "$output" = piped ]
+    if command -v script >/dev/null; then
+        run script -qec "stty rows 20 cols 70; '$BURROW' --root '$STORE' exec -it ex sh -c 'tty; stty size'" /dev/null
+        assert_output_has "/dev/pts/[0-9]+"
+        assert_output_has "^20 70"
+    else
+        echo "# -t part skipped: script(1) missing (bsdutils)" >&3
+    fi
+    # exec is not dumpable until its command runs, and its children die with it
+    b stop -t 1 ex
+    run b exec ex true
+    assert_status 125
+    assert_output_has "container ex is not running \(start it first"
+    run b exec nosuch true
+    assert_status 125
+    assert_output_has "no container \`nosuch\`"
+    b rm ex
 }
