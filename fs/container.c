@@ -367,7 +367,8 @@ json_t *container_users_of_image(struct store *s, const char *image_id)
         return names;
 }
 
-int container_overlay_options(struct store *s, json_t *layers, const char *id, char **out, struct burrow_error **err)
+int container_overlay_options(struct store *s, json_t *layers, const char *id, bool read_only, char **out,
+                              struct burrow_error **err)
 {
         if (mkdirat(s->fd, "l", 0700) < 0 && errno != EEXIST)
                 return burrow_error_set(err, errno, "creating `%s/l`", s->root);
@@ -380,6 +381,8 @@ int container_overlay_options(struct store *s, json_t *layers, const char *id, c
         if (opts == NULL)
                 return burrow_error_set(err, ENOMEM, "overlay options");
         size_t used = (size_t)snprintf(opts, cap, "lowerdir=");
+        if (read_only) /* the writable layer as the topmost read-only one */
+                used += (size_t)snprintf(opts + used, cap - used, "containers/%s/upper:", id);
         for (size_t i = n; i-- > 0;) { /* topmost first */
                 const char *diff_id = json_string_value(json_array_get(layers, i));
                 if (diff_id == NULL || !digest_valid(diff_id))
@@ -402,7 +405,9 @@ int container_overlay_options(struct store *s, json_t *layers, const char *id, c
                 }
                 used += (size_t)snprintf(opts + used, cap - used, "%s%s", link, i > 0 ? ":" : "");
         }
-        used += (size_t)snprintf(opts + used, cap - used, ",upperdir=containers/%s/upper,workdir=containers/%s/work", id, id);
+        if (!read_only)
+                used += (size_t)snprintf(opts + used, cap - used, ",upperdir=containers/%s/upper,workdir=containers/%s/work", id,
+                                         id);
         if (used >= cap)
                 return burrow_error_set(err, 0, "overlay options too long");
         *out = steal_pointer(&opts);

@@ -58,7 +58,9 @@ json_t *container_list(struct store *s, struct burrow_error **err);
 json_t *container_users_of_image(struct store *s, const char *image_id);
 
 /* The kernel overlay options for LAYERS (diffIDs, bottom first) under container ID, with paths
- * relative to the store root (mount from there): short links in l/ are made as needed. */
-int container_overlay_options(struct store *s, json_t *layers, const char *id, char **out, struct burrow_error **err);
+ * relative to the store root (mount from there): short links in l/ are made as needed. READ_ONLY:
+ * the container's writable layer becomes the topmost lower one, with no upper (export). */
+int container_overlay_options(struct store *s, json_t *layers, const char *id, bool read_only, char **out,
+                              struct burrow_error **err);
 
 #endif

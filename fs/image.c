@@ -44,7 +44,7 @@ static const char *oci_arch(void)
 
 /* RFC 3339 with nanoseconds, as docker writes "created": two imports of one tarball are two
  * images, as with docker import. */
-static void iso_time_now(char *buf, size_t size)
+void image_time_now(char *buf, size_t size)
 {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -187,7 +187,7 @@ int image_import(struct store *s, const struct store_ns *ns, const char *file, c
                 return burrow_error_wrap(err, "importing `%s`", file);
 
         char created[48];
-        iso_time_now(created, sizeof(created));
+        image_time_now(created, sizeof(created));
         char by[1200];
         snprintf(by, sizeof(by), "burrow import %s", file);
         cleanup_json json_t *config = json_pack(
@@ -471,6 +471,8 @@ int image_inspect(struct store *s, const char *ref, FILE *out, struct burrow_err
                 json_object_get(rec, "size"));
         if (view == NULL)
                 return burrow_error_set(err, ENOMEM, "inspect");
+        json_t *author = json_object_get(config, "author");
+        json_object_set_new(json_array_get(view, 0), "Author", json_string(json_is_string(author) ? json_string_value(author) : ""));
         json_dumpf(view, out, JSON_INDENT(4));
         fputc('\n', out);
         return 0;

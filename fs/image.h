@@ -14,6 +14,9 @@
 int image_import(struct store *s, const struct store_ns *ns, const char *file, const char *name,
                  char id[DIGEST_STR_LEN + 1], struct burrow_error **err);
 
+/* Now, as an RFC 3339 UTC time with nanoseconds (image configs and records). */
+void image_time_now(char *buf, size_t size);
+
 /* Give image REF the name NAME (moving the name off any image that had it). */
 int image_tag(struct store *s, const char *ref, const char *name, struct burrow_error **err);
 

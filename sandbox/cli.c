@@ -31,6 +31,8 @@ static const char overview[] =
         "  create    make a container from an image without starting it\n"
         "  start     start a created or stopped container (-a: in the foreground)\n"
         "  exec      run a command in a running container\n"
+        "  commit    make an image of a container's changes\n"
+        "  export    write a container's file tree as a tar\n"
         "  ps        list containers (-a: also those not running)\n"
         "  rm        remove containers\n"
         "  stop      stop running containers (SIGTERM, then SIGKILL)\n"

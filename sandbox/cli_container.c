@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs/commit.h"
 #include "fs/container.h"
 #include "fs/store.h"
 #include "sandbox/cli.h"
@@ -50,9 +51,28 @@ static const char rm_help[] = "Usage: burrow rm [-f] CONTAINER...\n"
                               "\n"
                               "  -f, --force   kill a running container, then remove it\n";
 
+static const char commit_help[] = "Usage: burrow commit [-m MESSAGE] [-a AUTHOR] CONTAINER [NAME[:TAG]]\n"
+                                  "\n"
+                                  "Make an image of a container: its image's layers plus one layer of what it changed\n"
+                                  "(deletions included), with its command, environment, working directory and user. Prints\n"
+                                  "the new image's ID.\n"
+                                  "\n"
+                                  "  -m, --message TEXT   comment for the image's history\n"
+                                  "  -a, --author NAME    author of the image\n";
+static const char export_help[] = "Usage: burrow export [-o FILE] CONTAINER\n"
+                                  "\n"
+                                  "Write a container's whole file tree (its image's layers with its changes on top) as a tar\n"
+                                  "to FILE or stdout. Owners are the container's IDs.\n"
+                                  "\n"
+                                  "  -o, --output FILE    write to FILE instead of stdout\n";
+
 int cli_container_help(const char *verb, FILE *out)
 {
-        if (strcmp(verb, "ps") == 0)
+        if (strcmp(verb, "commit") == 0)
+                fputs(commit_help, out);
+        else if (strcmp(verb, "export") == 0)
+                fputs(export_help, out);
+        else if (strcmp(verb, "ps") == 0)
                 fputs(ps_help, out);
         else if (strcmp(verb, "rm") == 0)
                 fputs(rm_help, out);
@@ -72,7 +92,8 @@ int cli_container_help(const char *verb, FILE *out)
 bool cli_container_verb(const char *verb)
 {
         return strcmp(verb, "ps") == 0 || strcmp(verb, "rm") == 0 || strcmp(verb, "stop") == 0 || strcmp(verb, "kill") == 0 ||
-               strcmp(verb, "wait") == 0 || strcmp(verb, "logs") == 0;
+               strcmp(verb, "wait") == 0 || strcmp(verb, "logs") == 0 || strcmp(verb, "commit") == 0 ||
+               strcmp(verb, "export") == 0;
 }
 
 static void human_ago(json_int_t then, char *buf, size_t size)
@@ -324,9 +345,89 @@ static int container_verb_one(struct store *s, const char *verb, const char *id,
         return 0;
 }
 
+/* commit and export: one container, options of their own. */
+static int files_verb(const struct burrow_global *global, int argc, char **argv)
+{
+        const char *verb = argv[0];
+        bool is_commit = strcmp(verb, "commit") == 0;
+        static const struct option longs[] = {
+                { "message", required_argument, NULL, 'm' },
+                { "author", required_argument, NULL, 'a' },
+                { "output", required_argument, NULL, 'o' },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct commit_options co = { 0 };
+        const char *output = NULL;
+        struct burrow_error *err = NULL;
+        optind = 0;
+        opterr = 0;
+        int opt, token;
+        while ((opt = cli_next_option(argc, argv, is_commit ? "+:m:a:h" : "+:o:h", longs, &token)) != -1) {
+                if (opt == 'h') {
+                        cli_container_help(verb, stdout);
+                        return 0;
+                } else if (is_commit && opt == 'm') {
+                        co.message = optarg;
+                } else if (is_commit && opt == 'a') {
+                        co.author = optarg;
+                } else if (!is_commit && opt == 'o') {
+                        output = optarg;
+                } else {
+                        return cli_fail((cli_option_error(verb, argv[token], opt == ':' ? ':' : '?', &err), err));
+                }
+        }
+        int nargs = argc - optind;
+        if (nargs < 1 || nargs > (is_commit ? 2 : 1))
+                return cli_fail((burrow_error_set(&err, 0, "usage: %s", is_commit ? "burrow commit [-m MESSAGE] CONTAINER [NAME[:TAG]]"
+                                                                                    : "burrow export [-o FILE] CONTAINER"),
+                                 err));
+        if (is_commit && nargs == 2)
+                co.name = argv[optind + 1];
+        cleanup_free char *root = global->root ? strdup(global->root) : store_default_root();
+        cleanup_free char *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
+        cleanup_store struct store *s = NULL;
+        if (root == NULL || runroot == NULL)
+                return cli_fail((burrow_error_set(&err, ENOMEM, "paths"), err));
+        if (runroot_ensure(runroot, &err) < 0 || store_open(root, &s, &err) < 0)
+                return cli_fail(err);
+        struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
+        char id[CONTAINER_ID_LEN + 1];
+        if (container_resolve(s, argv[optind], id, &err) < 0 || store_ns_check(s, &ns, &err) < 0)
+                return cli_fail(err);
+        if (is_commit) {
+                char image_id[DIGEST_STR_LEN + 1];
+                if (container_commit(s, &ns, id, &co, image_id, &err) < 0)
+                        return cli_fail(err);
+                printf("%s\n", image_id);
+                return 0;
+        }
+        if (output == NULL && isatty(STDOUT_FILENO))
+                return cli_fail((burrow_error_set(&err, 0, "not writing a tar to a terminal: use -o FILE or redirect stdout"), err));
+        /* a file appears whole or not at all */
+        cleanup_free char *tmp = NULL;
+        cleanup_close int fd = -1;
+        if (output) {
+                if (asprintf(&tmp, "%s.burrow-tmp.%d", output, (int)getpid()) < 0)
+                        return cli_fail((burrow_error_set(&err, ENOMEM, "path"), err));
+                if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+                        return cli_fail((burrow_error_set(&err, errno, "cannot create `%s`", tmp), err));
+        }
+        int r = container_export(s, &ns, id, output ? fd : STDOUT_FILENO, &err);
+        if (output) {
+                if (r == 0 && (fsync(fd) < 0 || rename(tmp, output) < 0))
+                        r = burrow_error_set(&err, errno, "cannot write `%s`", output);
+                if (r < 0)
+                        unlink(tmp);
+        }
+        return r < 0 ? cli_fail(err) : 0;
+}
+
 int cli_container_main(const struct burrow_global *global, int argc, char **argv)
 {
         const char *verb = argv[0];
+        if (strcmp(verb, "commit") == 0 || strcmp(verb, "export") == 0)
+                return files_verb(global, argc, argv);
         static const struct option longs[] = {
                 { "all", no_argument, NULL, 'a' },
                 { "quiet", no_argument, NULL, 'q' },

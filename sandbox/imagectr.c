@@ -278,6 +278,19 @@ static int make_container(const struct store_ns *ns, struct burrow_run_config *e
         /* argv: the entrypoint, then the command given or the image's Cmd (docker's rules:
          * --entrypoint also drops the image's Cmd). */
         size_t n = 0;
+        cleanup_json json_t *ep_json = json_array(), *cmd_json = json_array();
+        if (eff->has_entrypoint) {
+                if (eff->entrypoint[0])
+                        json_array_append_new(ep_json, json_string(eff->entrypoint));
+        } else if (json_is_array(json_object_get(c, "Entrypoint"))) {
+                json_array_extend(ep_json, json_object_get(c, "Entrypoint"));
+        }
+        if (eff->argv && eff->argv[0]) {
+                json_decref(cmd_json);
+                cmd_json = strv_to_json(eff->argv);
+        } else if (!eff->has_entrypoint && json_is_array(json_object_get(c, "Cmd"))) {
+                json_array_extend(cmd_json, json_object_get(c, "Cmd"));
+        }
         if (eff->has_entrypoint) {
                 if (eff->entrypoint[0]) {
                         char *one[] = { eff->entrypoint, NULL };
@@ -337,6 +350,9 @@ static int make_container(const struct store_ns *ns, struct burrow_run_config *e
                                                 "layers", layers, "run", burrow_run_config_to_json(eff));
         if (record == NULL)
                 return burrow_error_set(err, ENOMEM, "container record");
+        /* for commit: the new image keeps the container's Entrypoint and Cmd apart */
+        json_object_set(record, "entrypoint", ep_json);
+        json_object_set(record, "cmd", cmd_json);
         if (stop_signal && *stop_signal) /* for `burrow stop` */
                 json_object_set_new(record, "stop_signal", json_string(stop_signal));
         if (container_create(ic->store, image_id, eff->name, record, ic->id, err) < 0)
@@ -379,7 +395,7 @@ static int load_container(struct burrow_run_config *eff, struct image_ctr *ic, s
 static int ready_to_run(struct image_ctr *ic, struct burrow_error **err)
 {
         cleanup_free char *opts = NULL;
-        if (container_overlay_options(ic->store, ic->layers, ic->id, &opts, err) < 0)
+        if (container_overlay_options(ic->store, ic->layers, ic->id, false, &opts, err) < 0)
                 return -1;
         /* userxattr: the opaque marks are user.overlay.opaque (trusted.* is root's) */
         if (asprintf(&ic->overlay_opts, "%s,userxattr", opts) < 0) {

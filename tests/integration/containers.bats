@@ -536,3 +536,74 @@ wait_running() { # name
     assert_output_has "no container \`nosuch\`"
     b rm ex
 }
+
+commit_and_check() { # $1: storage driver
+    b run --name "c-$1" --storage-driver "$1" -e MARK=yes -w /srv oci:img \
+        sh -c 'echo new > /newfile; ln /newfile /hardlink; rm -rf /srv/app; mkdir /srv/app; echo fresh > /srv/app/only;
+               rm /bin/vi; echo ran:$MARK:$(pwd)' >/dev/null
+    run b commit -m "from $1" -a tester "c-$1" "mine:$1"
+    assert_status 0
+    [[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]]
+    new=$output
+    # the image has the changes, under every driver
+    for driver in overlay $(fuse_usable && echo fuse-overlayfs); do
+        run b run --rm --storage-driver $driver "mine:$1" sh -c \
+            'cat /newfile; ls /srv/app; test -e /bin/vi || echo vi-gone; cat /opq/new; test -e /etc/gone || echo etc-gone;
+             stat -c %i /newfile /hardlink | uniq | wc -l'
+        assert_status 0
+        [ "$output" = "new
+only
+vi-gone
+new
+etc-gone
+1" ]
+    done
+    # the container's Cmd, Env and WorkingDir: running the image runs it again
+    run b run --rm "mine:$1"
+    assert_output_has "^ran:yes:/srv$"
+    run b history "mine:$1"
+    assert_output_has "burrow commit c-$1 +from $1"
+    run b inspect "mine:$1"
+    [ "$(jq -r '.[0].Id' <<<"$output")" = "$new" ] || [ "$(jq -r '.[0].Id' <<<"$output")" = "${new#sha256:}" ]
+    [ "$(jq -r '.[0].Author' <<<"$output")" = tester ]
+    # export: the merged tree as a tar
+    b export "c-$1" >"$BATS_TEST_TMPDIR/x.tar"
+    tar tf "$BATS_TEST_TMPDIR/x.tar" >"$BATS_TEST_TMPDIR/list"
+    grep -qx newfile "$BATS_TEST_TMPDIR/list"
+    grep -qx srv/app/only "$BATS_TEST_TMPDIR/list"
+    ! grep -qx srv/app/file "$BATS_TEST_TMPDIR/list"
+    ! grep -qx bin/vi "$BATS_TEST_TMPDIR/list"
+    ! grep -q '\.wh\.' "$BATS_TEST_TMPDIR/list"
+    [ "$(tar xOf "$BATS_TEST_TMPDIR/x.tar" etc/passwd | head -1)" = "root:x:0:0:root:/root:/bin/sh" ]
+    b rm "c-$1" >/dev/null
+    b rmi "mine:$1" >/dev/null
+}
+
+@test "commit: a new image with the container's changes (deletions and opaque directories too) and its Cmd/Env; export" {
+    commit_and_check overlay
+}
+
+@test "commit and export of a container on fuse-overlayfs" {
+    fuse_usable || skip "/dev/fuse is not usable by $(id -un) or fuse-overlayfs is missing (see burrow info)"
+    commit_and_check fuse-overlayfs
+}
+
+@test "export: -o writes a file whole; a terminal is refused; a running container can be exported" {
+    b run -d --name live oci:img sh -c 'echo live > /live; sleep 12345' >/dev/null
+    for _ in $(seq 50); do b exec live test -e /live 2>/dev/null && break; sleep 0.1; done
+    run b export -o "$BATS_TEST_TMPDIR/live.tar" live
+    assert_status 0
+    [ "$(tar xOf "$BATS_TEST_TMPDIR/live.tar" live)" = live ]
+    [ -z "$(ls "$BATS_TEST_TMPDIR" | grep burrow-tmp)" ]
+    run b export -o /nonexistent/dir/x.tar live
+    assert_status 125
+    assert_output_has "/nonexistent/dir"
+    run b commit live
+    assert_status 0
+    run b commit nosuch img
+    assert_status 125
+    assert_output_has "no container \`nosuch\`"
+    run b commit live 'Bad Name'
+    assert_status 125
+    b rm -f live >/dev/null
+}
