@@ -262,8 +262,11 @@ struct tree_job {
         struct store *s;
         const char *id;
         int fd;
-        bool fuse;        /* export: the container runs on fuse-overlayfs (its whiteouts may be .wh. files) */
-        json_t *layers;   /* export: diffIDs, bottom first */
+        bool fuse;        /* the container runs on fuse-overlayfs (its whiteouts may be .wh. files) */
+        bool writable;    /* mount its writable layer as the upper one (it must not be running) */
+        json_t *layers;   /* diffIDs, bottom first */
+        container_tree_fn fn;
+        void *arg;
 };
 
 /* In the store's namespace: the upper layer as a gzip'ed layer tar. */
@@ -292,8 +295,9 @@ static bool is_mount_point(const char *dir)
 }
 
 /* In the store's namespace and a mount namespace of the worker's own: the container's layers
- * as one read-only overlay (its writable layer is just the topmost lower one), then tar'ed. */
-static int export_worker(void *arg, void *result, struct burrow_error **err)
+ * assembled on its merged directory (read-only: its writable layer is just the topmost lower
+ * one), which becomes the worker's root; then the job's function. */
+static int tree_worker(void *arg, void *result, struct burrow_error **err)
 {
         (void)result;
         struct tree_job *job = arg;
@@ -303,14 +307,14 @@ static int export_worker(void *arg, void *result, struct burrow_error **err)
         if (realpath(store, real) == NULL)
                 return burrow_error_set(err, errno, "resolving the store `%s`", job->s->root);
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                return burrow_error_set(err, errno, "making a mount namespace for the export");
+                return burrow_error_set(err, errno, "making a mount namespace for the container's files");
         char merged[PATH_MAX + 128];
         snprintf(merged, sizeof(merged), "%s/containers/%s/merged", real, job->id);
         size_t n = json_array_size(job->layers);
         pid_t fuse = -1;
         if (!job->fuse) {
                 cleanup_free char *opts = NULL;
-                if (container_overlay_options(job->s, job->layers, job->id, true, &opts, err) < 0)
+                if (container_overlay_options(job->s, job->layers, job->id, !job->writable, &opts, err) < 0)
                         return -1;
                 if (chdir(real) < 0)
                         return burrow_error_set(err, errno, "entering `%s`", real);
@@ -319,22 +323,27 @@ static int export_worker(void *arg, void *result, struct burrow_error **err)
                         return burrow_error_set(err, ENOMEM, "overlay options");
                 char target[128];
                 snprintf(target, sizeof(target), "containers/%s/merged", job->id);
-                int r = mount("overlay", target, "overlay", MS_RDONLY, full);
+                int r = mount("overlay", target, "overlay", job->writable ? 0 : MS_RDONLY, full);
                 free(full);
                 if (r < 0)
-                        return burrow_error_set(err, errno, "mounting the container's layers read-only in `%s`", merged);
+                        return burrow_error_set(err, errno, "mounting the container's layers in `%s`", merged);
         } else {
                 cleanup_free char *prog = find_in_path("fuse-overlayfs", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
                 if (prog == NULL)
                         return burrow_error_set(err, ENOENT, "the container uses fuse-overlayfs, which is not on PATH");
-                size_t cap = strlen(real) * (n + 2) + n * 80 + 256;
+                size_t cap = strlen(real) * (n + 4) + n * 80 + 512;
                 cleanup_free char *opts = malloc(cap);
                 if (opts == NULL)
                         return burrow_error_set(err, ENOMEM, "fuse-overlayfs options");
-                size_t used = (size_t)snprintf(opts, cap, "lowerdir=%s/containers/%s/upper", real, job->id);
+                size_t used = (size_t)snprintf(opts, cap, "lowerdir=");
+                if (!job->writable)
+                        used += (size_t)snprintf(opts + used, cap - used, "%s/containers/%s/upper:", real, job->id);
                 for (size_t i = n; i-- > 0;)
-                        used += (size_t)snprintf(opts + used, cap - used, ":%s/layers/%s", real,
-                                                 digest_hex(json_string_value(json_array_get(job->layers, i))));
+                        used += (size_t)snprintf(opts + used, cap - used, "%s/layers/%s%s", real,
+                                                 digest_hex(json_string_value(json_array_get(job->layers, i))), i ? ":" : "");
+                if (job->writable)
+                        snprintf(opts + used, cap - used, ",upperdir=%s/containers/%s/upper,workdir=%s/containers/%s/work", real,
+                                 job->id, real, job->id);
                 pid_t me = getpid();
                 fuse = fork();
                 if (fuse < 0)
@@ -354,40 +363,69 @@ static int export_worker(void *arg, void *result, struct burrow_error **err)
                         struct timespec ts = { 0, 1000000 };
                         nanosleep(&ts, NULL);
                 }
-                if (i == 5000)
+                if (i == 5000) {
+                        kill(fuse, SIGKILL);
                         return burrow_error_set(err, ETIMEDOUT, "fuse-overlayfs did not mount `%s` within 5 s", merged);
+                }
         }
-        struct archive *out;
-        int r = tar_open(job->fd, false, &out, err);
-        if (r == 0 && (r = tar_tree(merged, out, false, err)) < 0)
-                archive_free(out);
-        else if (r == 0)
-                r = tar_close(out, err);
-        if (chdir("/") < 0)
-                burrow_debug("chdir /: %s", strerror(errno));
-        umount2(merged, MNT_DETACH);
+        /* from here on "/" is the container's: its symlinks resolve inside it */
+        int r = 0;
+        if (chroot(merged) < 0 || chdir("/") < 0)
+                r = burrow_error_set(err, errno, "entering `%s`", merged);
+        if (r == 0)
+                r = job->fn(job->arg, err);
         if (fuse > 0) {
+                /* the mount goes with this namespace; the daemon writes its layer out first */
+                umount2("/", MNT_DETACH);
                 kill(fuse, SIGTERM);
                 waitpid(fuse, NULL, 0);
         }
         return r;
 }
 
-int container_export(struct store *s, const struct store_ns *ns, const char *id, int fd, struct burrow_error **err)
+int container_tree_run(struct store *s, const struct store_ns *ns, const char *id, bool writable, container_tree_fn fn,
+                       void *arg, struct burrow_error **err)
 {
         cleanup_json json_t *cfg = container_config(s, id, err);
         if (cfg == NULL)
                 return -1;
         const char *driver = json_string_value(json_object_get(cfg, "driver"));
-        struct tree_job job = { .s = s, .id = id, .fd = fd, .fuse = driver && strcmp(driver, "fuse-overlayfs") == 0,
-                                .layers = json_object_get(cfg, "layers") };
+        struct tree_job job = { .s = s, .id = id, .fd = -1, .fuse = driver && strcmp(driver, "fuse-overlayfs") == 0,
+                                .writable = writable, .layers = json_object_get(cfg, "layers"), .fn = fn, .arg = arg };
         if (!json_is_array(job.layers))
                 return burrow_error_set(err, 0, "container %.12s lists no layers in its config.json", id);
         /* make the short links here: the worker's namespace may not write the store's l/ */
         cleanup_free char *unused = NULL;
-        if (!job.fuse && container_overlay_options(s, job.layers, id, true, &unused, err) < 0)
+        if (!job.fuse && container_overlay_options(s, job.layers, id, !writable, &unused, err) < 0)
                 return -1;
-        return store_ns_run(s, ns, export_worker, &job, NULL, 0, err);
+        /* a writable layer has one writer: it may not start meanwhile */
+        cleanup_close int running = writable ? container_lock_running(s, id, err) : -1;
+        if (writable && running < 0)
+                return -1;
+        return store_ns_run(s, ns, tree_worker, &job, NULL, 0, err);
+}
+
+struct export_job {
+        int fd;
+};
+
+static int export_fn(void *arg, struct burrow_error **err)
+{
+        struct export_job *job = arg;
+        struct archive *out;
+        if (tar_open(job->fd, false, &out, err) < 0)
+                return -1;
+        if (tar_tree("/", out, false, err) < 0) {
+                archive_free(out);
+                return -1;
+        }
+        return tar_close(out, err);
+}
+
+int container_export(struct store *s, const struct store_ns *ns, const char *id, int fd, struct burrow_error **err)
+{
+        struct export_job job = { .fd = fd };
+        return container_tree_run(s, ns, id, false, export_fn, &job, err);
 }
 
 /* OCI media types for a layer record (docker's names mapped over). */

@@ -23,6 +23,14 @@ struct commit_options {
 int container_commit(struct store *s, const struct store_ns *ns, const char *id, const struct commit_options *opts,
                      char image_id[DIGEST_STR_LEN + 1], struct burrow_error **err);
 
+/* FN(ARG) in a process whose root is the container's assembled tree (mounted in a namespace of
+ * its own, in the store's user namespace). WRITABLE: its writable layer takes the changes (the
+ * container must not be running, and cannot start meanwhile); else a read-only view, which
+ * works while it runs. */
+typedef int (*container_tree_fn)(void *arg, struct burrow_error **err);
+int container_tree_run(struct store *s, const struct store_ns *ns, const char *id, bool writable, container_tree_fn fn,
+                       void *arg, struct burrow_error **err);
+
 /* The container's merged tree (image layers under its writable layer) as a tar written to FD. */
 int container_export(struct store *s, const struct store_ns *ns, const char *id, int fd, struct burrow_error **err);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "sandbox/cp.h"
 #include "sandbox/enter.h"
 #include "sandbox/imagectr.h"
 #include "sandbox/info.h"
@@ -33,6 +34,7 @@ static const char overview[] =
         "  exec      run a command in a running container\n"
         "  commit    make an image of a container's changes\n"
         "  export    write a container's file tree as a tar\n"
+        "  cp        copy files between a container and the host\n"
         "  ps        list containers (-a: also those not running)\n"
         "  rm        remove containers\n"
         "  stop      stop running containers (SIGTERM, then SIGKILL)\n"
@@ -156,6 +158,16 @@ static const char exec_help[] =
         "  -u, --user USER[:GROUP]   run as USER (numbers, or names from the container's files)\n"
         "  -w, --workdir DIR         working directory inside\n";
 
+static const char cp_help[] =
+        "Usage: burrow cp CONTAINER:PATH HOSTPATH|-\n"
+        "       burrow cp HOSTPATH|- CONTAINER:PATH\n"
+        "\n"
+        "Copy files between a container (running or not) and the host, as docker cp does: a\n"
+        "destination that is an existing directory receives the source inside it, otherwise the\n"
+        "source is copied to that name; a source ending in /. copies a directory's contents. `-`\n"
+        "reads or writes a tar stream. Copied into a container, files belong to its root; copied\n"
+        "out, to you.\n";
+
 static const char version_help[] = "Usage: burrow version\n\nShow burrow's version.\n";
 static const char help_help[] = "Usage: burrow help [VERB]\n\nShow help for VERB, or the overview.\n";
 
@@ -163,7 +175,7 @@ static const struct {
         const char *verb;
         const char *help;
 } verbs[] = {
-        { "run", run_help }, { "create", create_help }, { "start", start_help }, { "exec", exec_help }, { "info", info_help }, { "unshare", unshare_help }, { "version", version_help }, { "help", help_help },
+        { "run", run_help }, { "create", create_help }, { "start", start_help }, { "exec", exec_help }, { "cp", cp_help }, { "info", info_help }, { "unshare", unshare_help }, { "version", version_help }, { "help", help_help },
 };
 
 int cli_help(const char *verb, FILE *out)
@@ -770,6 +782,29 @@ static int cmd_exec(const struct burrow_global *global, int argc, char **argv)
         return code;
 }
 
+static int cmd_cp(const struct burrow_global *global, int argc, char **argv)
+{
+        static const struct option longs[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+        struct burrow_error *err = NULL;
+        optind = 0;
+        opterr = 0;
+        int opt, token;
+        while ((opt = cli_next_option(argc, argv, "+:h", longs, &token)) != -1) {
+                if (opt == 'h') {
+                        cli_help("cp", stdout);
+                        return 0;
+                }
+                return cli_fail((cli_option_error("cp", argv[token], opt, &err), err));
+        }
+        if (argc - optind != 2)
+                return cli_fail((burrow_error_set(&err, 0, "usage: burrow cp CONTAINER:PATH HOSTPATH|-, or burrow cp HOSTPATH|- "
+                                                           "CONTAINER:PATH"),
+                                 err));
+        if (burrow_cp(global, argv[optind], argv[optind + 1], &err) < 0)
+                return cli_fail(err);
+        return 0;
+}
+
 static int cmd_no_args(const char *verb, int argc, char **argv)
 {
         if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -842,6 +877,8 @@ int cli_main(int argc, char **argv)
                 code = cmd_start(&global, vargc, vargv);
         } else if (strcmp(verb, "exec") == 0) {
                 code = cmd_exec(&global, vargc, vargv);
+        } else if (strcmp(verb, "cp") == 0) {
+                code = cmd_cp(&global, vargc, vargv);
         } else if (strcmp(verb, "info") == 0) {
                 int r = cmd_no_args(verb, vargc, vargv);
                 if (r != 0)

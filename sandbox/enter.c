@@ -173,7 +173,7 @@ static int fetch_namespaces(struct store *s, const char *id, const char *name, i
 
 /* Join the namespaces that differ from ours (joining our own user namespace is an error, and
  * --net=host, --ipc=host and --uts=host share the host's). */
-static int join_namespaces(const int ns[EXEC_NS_COUNT], const char *name, struct burrow_error **err)
+static int join_namespaces(const int ns[EXEC_NS_COUNT], int only, const char *name, struct burrow_error **err)
 {
         bool join[EXEC_NS_COUNT];
         for (size_t i = 0; i < EXEC_NS_COUNT; i++) {
@@ -187,7 +187,7 @@ static int join_namespaces(const int ns[EXEC_NS_COUNT], const char *name, struct
         if (!join[2])
                 return burrow_error_set(err, 0, "container %s: the namespaces its burrow run sent are not a container's", name);
         for (size_t i = 0; i < EXEC_NS_COUNT; i++)
-                if (join[i] && setns(ns[i], ns_kinds[i].flag) < 0)
+                if (join[i] && (ns_kinds[i].flag & only) && setns(ns[i], ns_kinds[i].flag) < 0)
                         return burrow_error_set(err, errno, "joining the %s namespace of container %s", ns_kinds[i].name, name);
         return 0;
 }
@@ -377,7 +377,7 @@ int burrow_exec(const struct burrow_global *global, const struct burrow_run_conf
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 r = burrow_error_set(err, errno, "prctl(PR_SET_DUMPABLE)");
         if (r == 0)
-                r = join_namespaces(ns, x->container, err);
+                r = join_namespaces(ns, ~0, x->container, err);
         for (size_t i = 0; i < EXEC_NS_COUNT; i++)
                 close(ns[i]);
         if (r < 0)
@@ -425,4 +425,53 @@ int burrow_exec(const struct burrow_global *global, const struct burrow_run_conf
         if (ret == 0)
                 *exit_code = init_exit_code(status);
         return ret;
+}
+
+int container_enter_run(struct store *s, const char *id, const char *name, int (*fn)(void *arg, struct burrow_error **err),
+                        void *arg, struct burrow_error **err)
+{
+        int ns[EXEC_NS_COUNT];
+        if (fetch_namespaces(s, id, name, ns, err) < 0)
+                return -1;
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                for (size_t i = 0; i < EXEC_NS_COUNT; i++)
+                        close(ns[i]);
+                return burrow_error_set(err, errno, "socketpair");
+        }
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+                close(sv[0]);
+                struct burrow_error *cerr = NULL;
+                /* the container must not get at this process before it is one of its own */
+                if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                        burrow_error_set(&cerr, errno, "prctl");
+                else if (join_namespaces(ns, CLONE_NEWUSER | CLONE_NEWNS, name, &cerr) == 0 && chdir("/") < 0)
+                        burrow_error_set(&cerr, errno, "chdir /");
+                if (cerr == NULL)
+                        fn(arg, &cerr);
+                if (cerr)
+                        sync_send_error(sv[1], cerr);
+                _exit(cerr ? 1 : 0);
+        }
+        for (size_t i = 0; i < EXEC_NS_COUNT; i++)
+                close(ns[i]);
+        close(sv[1]);
+        cleanup_close int sock = sv[0];
+        if (pid < 0)
+                return burrow_error_set(err, errno, "fork");
+        struct sync_msg msg;
+        int fd;
+        int got = sync_recv(sock, &msg, &fd);
+        if (got > 0 && fd >= 0)
+                close(fd);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (got > 0 && msg.type == SYNC_ERROR)
+                return burrow_error_set_code(err, msg.exit_code, 0, "%s", msg.text);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return burrow_error_set(err, 0, "the process in container %s failed", name);
+        return 0;
 }

@@ -15,6 +15,12 @@
 int burrow_exec(const struct burrow_global *global, const struct burrow_run_config *x, int *exit_code,
                 struct burrow_error **err);
 
+/* FN(ARG) in a child process that joined the running container's user and mount namespaces:
+ * its "/" is the container's, with the container's own mounts (volumes, tmpfs) in place. */
+struct store;
+int container_enter_run(struct store *s, const char *id, const char *name, int (*fn)(void *arg, struct burrow_error **err),
+                        void *arg, struct burrow_error **err);
+
 /* The other side, in the burrow process that runs the container: it keeps the namespaces of the
  * container's init (opened right after clone, while that one may still be opened) and hands
  * them to `burrow exec` over containers/ID/exec.sock. */

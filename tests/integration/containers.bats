@@ -607,3 +607,58 @@ etc-gone
     assert_status 125
     b rm -f live >/dev/null
 }
+
+@test "cp: into and out of a stopped and a running container, docker's destination rules, - as a tar stream, errors" {
+    h="$BATS_TEST_TMPDIR/h"
+    mkdir -p "$h/dir/sub"
+    echo one >"$h/dir/a"
+    echo two >"$h/dir/sub/b"
+    echo file >"$h/file"
+    b create --name stopped oci:img sh -c 'cat /dir/a /dir/sub/b /renamed /contents/a; stat -c "%u:%g" /dir/a' >/dev/null
+    b cp "$h/dir" stopped:/          # into an existing directory
+    b cp "$h/file" stopped:/renamed  # to a new name
+    b cp "$h/dir/." stopped:/contents
+    run b start -a stopped
+    assert_status 0
+    [ "$output" = "one
+two
+file
+one
+0:0" ]
+    # out: a new name, an existing directory, a stream
+    b cp stopped:/dir "$h/back"
+    [ "$(cat "$h/back/sub/b")" = two ]
+    [ "$(stat -c %u "$h/back/a")" = "$(id -u)" ]
+    mkdir "$h/into"
+    b cp stopped:/etc/passwd "$h/into"
+    [ "$(head -1 "$h/into/passwd")" = "root:x:0:0:root:/root:/bin/sh" ]
+    [ "$(b cp stopped:/dir - | tar tf - | sort | tr '\n' ' ')" = "dir/ dir/a dir/sub/ dir/sub/b " ]
+    tar cf - -C "$h" file | b cp - stopped:/srv
+    b cp stopped:/srv/file "$h/again"
+    [ "$(cat "$h/again")" = file ]
+    # a running one: its own mounts (here its /tmp tmpfs) are seen
+    b run -d --name live --tmpfs /scratch oci:img sh -c 'echo inside > /scratch/made; sleep 12345' >/dev/null
+    for _ in $(seq 50); do b exec live test -e /scratch/made 2>/dev/null && break; sleep 0.1; done
+    b cp live:/scratch/made "$h/made"
+    [ "$(cat "$h/made")" = inside ]
+    b cp "$h/file" live:/scratch/
+    run b exec live cat /scratch/file
+    [ "$output" = file ]
+    # errors name the path and the side
+    run b cp stopped:/nonexistent "$h/x"
+    assert_status 125
+    assert_output_has "\`/nonexistent\` in container stopped: No such file"
+    run b cp "$h/nonexistent" stopped:/
+    assert_status 125
+    assert_output_has "cannot copy \`.*nonexistent\` from the host"
+    run b cp "$h/dir" stopped:/etc/passwd
+    assert_status 125
+    assert_output_has "cannot copy a directory onto the file \`/etc/passwd\`"
+    run b cp "$h/file" "$h/other"
+    assert_status 125
+    assert_output_has "one of .* must be CONTAINER:PATH"
+    run b cp "$h/file" nosuch:/
+    assert_status 125
+    assert_output_has "no container \`nosuch\`"
+    b rm -f live stopped >/dev/null
+}
