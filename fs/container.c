@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include "fs/container.h"
+#include "fs/volume.h"
+#include "util/log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -298,26 +300,47 @@ static int remove_in_ns(void *arg, void *result, struct burrow_error **err)
         return r;
 }
 
-int container_remove_with(struct store *s, struct store_ns_plan *plan, const char *id, struct burrow_error **err)
+int container_remove_with(struct store *s, struct store_ns_plan *plan, const char *id, bool volumes, struct burrow_error **err)
 {
         cleanup_close int running = container_lock_running(s, id, err);
         if (running < 0)
                 return burrow_error_wrap(err, "cannot remove it; stop it first");
         if (store_ns_plan_check(plan, s, err) < 0)
                 return -1;
+        /* its anonymous volumes, named before the config goes */
+        cleanup_json json_t *anonymous = json_array();
+        if (volumes) {
+                cleanup_json json_t *cfg = container_config(s, id, NULL);
+                size_t i;
+                json_t *b;
+                json_array_foreach(json_object_get(json_object_get(cfg, "run"), "binds"), i, b)
+                        if (json_is_true(json_object_get(b, "anonymous")) && json_is_string(json_object_get(b, "volume")))
+                                json_array_append(anonymous, json_object_get(b, "volume"));
+        }
         struct remove_job job = { .s = s, .id = id };
         struct store_ns_worker w;
-        if (store_ns_start(plan, remove_in_ns, &job, 0, NULL, 0, &w, err) < 0)
+        if (store_ns_start(plan, remove_in_ns, &job, 0, NULL, 0, &w, err) < 0 || store_ns_finish(&w, NULL, err) < 0)
                 return -1;
-        return store_ns_finish(&w, NULL, err);
+        size_t i;
+        json_t *v;
+        json_array_foreach(anonymous, i, v)
+        {
+                struct burrow_error *verr = NULL;
+                /* one another container mounts by name stays */
+                if (volume_remove_with(s, plan, json_string_value(v), false, &verr) < 0) {
+                        burrow_debug("keeping volume %s: %s", json_string_value(v), verr->msg);
+                        burrow_error_free(verr);
+                }
+        }
+        return 0;
 }
 
-int container_remove(struct store *s, const struct store_ns *ns, const char *id, struct burrow_error **err)
+int container_remove(struct store *s, const struct store_ns *ns, const char *id, bool volumes, struct burrow_error **err)
 {
         struct store_ns_plan *plan = store_ns_plan_new(ns, err);
         if (plan == NULL)
                 return -1;
-        int r = container_remove_with(s, plan, id, err);
+        int r = container_remove_with(s, plan, id, volumes, err);
         store_ns_plan_free(plan);
         return r;
 }

@@ -43,12 +43,12 @@ int container_record_start(struct store *s, const char *id, pid_t pid, struct bu
 json_t *container_state(struct store *s, const char *id);
 int container_record_exit(struct store *s, const char *id, int exit_code, struct burrow_error **err);
 
-/* Remove it (upper layer and all) in the store's user namespace. Refuses a running one unless
- * FORCE (the caller has stopped it). */
-int container_remove(struct store *s, const struct store_ns *ns, const char *id, struct burrow_error **err);
+/* Remove it (upper layer and all) in the store's user namespace; refuses a running one.
+ * VOLUMES: its anonymous volumes too (--rm, rm -v). */
+int container_remove(struct store *s, const struct store_ns *ns, const char *id, bool volumes, struct burrow_error **err);
 /* The same with a plan made earlier (burrow run makes it before it joins the holder's namespace,
  * where the caller's map can no longer be worked out). */
-int container_remove_with(struct store *s, struct store_ns_plan *plan, const char *id, struct burrow_error **err);
+int container_remove_with(struct store *s, struct store_ns_plan *plan, const char *id, bool volumes, struct burrow_error **err);
 
 /* Every container: [{"id", "name", "image", "image_name", "command", "created", "status",
  * "exit_code", "finished"}], newest first. */

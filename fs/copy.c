@@ -5,6 +5,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -252,4 +253,106 @@ int copy_tar_extract(int fd, const char *dest, bool contents, bool restore_owner
         if (archive_write_close(disk) != ARCHIVE_OK)
                 return archive_fail(disk, "finishing", dest, where, err);
         return 0;
+}
+
+bool dir_is_empty(const char *dir)
+{
+        DIR *d = opendir(dir);
+        if (d == NULL)
+                return true;
+        struct dirent *de;
+        bool empty = true;
+        while (empty && (de = readdir(d)) != NULL)
+                empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+        closedir(d);
+        return empty;
+}
+
+int copy_tree(const char *src, const char *dst, struct burrow_error **err)
+{
+        if (chdir(src) < 0)
+                return burrow_error_set(err, errno, "entering `%s`", src);
+        cleanup_archive struct archive *disk = archive_read_disk_new();
+        cleanup_archive struct archive *out = archive_write_disk_new();
+        if (disk == NULL || out == NULL)
+                return burrow_error_set(err, ENOMEM, "libarchive");
+        archive_read_disk_set_symlink_physical(disk);
+        if (archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS |
+                                                         ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS) != ARCHIVE_OK ||
+            archive_read_disk_open(disk, ".") != ARCHIVE_OK)
+                return archive_fail(disk, "reading", src, "the container", err);
+        archive_write_disk_set_options(out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+                                                    ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                                    ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+        struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
+        if (links == NULL)
+                return burrow_error_set(err, ENOMEM, "libarchive");
+        archive_entry_linkresolver_set_strategy(links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+        char buf[65536];
+        int ret = 0;
+        for (;;) {
+                struct archive_entry *e = archive_entry_new();
+                if (e == NULL) {
+                        ret = burrow_error_set(err, ENOMEM, "entry");
+                        break;
+                }
+                int r = archive_read_next_header2(disk, e);
+                if (r == ARCHIVE_EOF || r < ARCHIVE_WARN) {
+                        if (r != ARCHIVE_EOF)
+                                ret = archive_fail(disk, "reading", src, "the container", err);
+                        archive_entry_free(e);
+                        break;
+                }
+                archive_read_disk_descend(disk);
+                const char *name = archive_entry_pathname(e);
+                if (strcmp(name, ".") == 0 || archive_entry_filetype(e) == AE_IFSOCK) {
+                        archive_entry_free(e);
+                        continue;
+                }
+                char full[PATH_MAX * 2];
+                snprintf(full, sizeof(full), "%s/%s", dst, strncmp(name, "./", 2) == 0 ? name + 2 : name);
+                archive_entry_set_pathname(e, full);
+                mode_t type = archive_entry_filetype(e);
+                struct archive_entry *sparse = NULL;
+                archive_entry_linkify(links, &e, &sparse);
+                if (sparse)
+                        archive_entry_free(sparse);
+                if (e == NULL)
+                        continue;
+                if (archive_entry_hardlink(e)) {
+                        char link[PATH_MAX * 2];
+                        const char *h = archive_entry_hardlink(e);
+                        /* already rewritten when its first name was written? then keep it */
+                        if (strncmp(h, dst, strlen(dst)) != 0) {
+                                snprintf(link, sizeof(link), "%s/%s", dst, strncmp(h, "./", 2) == 0 ? h + 2 : h);
+                                archive_entry_set_hardlink(e, link);
+                        }
+                }
+                if (archive_write_header(out, e) < ARCHIVE_WARN) {
+                        ret = archive_fail(out, "copying", full, "the container", err);
+                        archive_entry_free(e);
+                        break;
+                }
+                if (type == AE_IFREG && archive_entry_size(e) > 0) {
+                        ssize_t n;
+                        while ((n = archive_read_data(disk, buf, sizeof(buf))) > 0)
+                                if (archive_write_data(out, buf, (size_t)n) < 0) {
+                                        n = -2;
+                                        break;
+                                }
+                        if (n < 0) {
+                                ret = n == -2 ? archive_fail(out, "copying", full, "the container", err)
+                                              : archive_fail(disk, "reading", full, "the container", err);
+                                archive_entry_free(e);
+                                break;
+                        }
+                }
+                archive_write_finish_entry(out);
+                archive_entry_free(e);
+        }
+        archive_entry_linkresolver_free(links);
+        archive_read_close(disk);
+        if (ret == 0 && archive_write_close(out) != ARCHIVE_OK)
+                ret = archive_fail(out, "copying into", dst, "the container", err);
+        return ret;
 }

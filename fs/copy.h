@@ -22,4 +22,10 @@ int copy_tar_write(const char *path, const char *as, bool contents, bool zero_ow
 int copy_tar_extract(int fd, const char *dest, bool contents, bool restore_owner, const char *where,
                      struct burrow_error **err);
 
+/* Copy what the directory SRC holds into the directory DST: owners, modes, times, xattrs and
+ * hardlinks kept (a volume's first use: docker copies the image's files into it). */
+int copy_tree(const char *src, const char *dst, struct burrow_error **err);
+/* DIR has no entries (a missing DIR counts as empty). */
+bool dir_is_empty(const char *dir);
+
 #endif

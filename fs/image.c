@@ -657,7 +657,7 @@ int image_remove(struct store *s, const struct store_ns *ns, const char *ref, bo
                 json_array_foreach(users, ui, u)
                 {
                         char cid[CONTAINER_ID_LEN + 1];
-                        if (container_resolve(s, json_string_value(u), cid, err) < 0 || container_remove(s, ns, cid, err) < 0)
+                        if (container_resolve(s, json_string_value(u), cid, err) < 0 || container_remove(s, ns, cid, false, err) < 0)
                                 return -1;
                         fprintf(out, "Removed container: %s\n", json_string_value(u));
                 }

@@ -35,6 +35,7 @@ static const char overview[] =
         "  commit    make an image of a container's changes\n"
         "  export    write a container's file tree as a tar\n"
         "  cp        copy files between a container and the host\n"
+        "  volume    volume create|ls|inspect|rm|prune: directories that outlive containers\n"
         "  ps        list containers (-a: also those not running)\n"
         "  rm        remove containers\n"
         "  stop      stop running containers (SIGTERM, then SIGKILL)\n"
@@ -87,6 +88,12 @@ static const char run_help[] =
         "                            store's, probed once)\n"
         "  --pull POLICY             missing (default: pull IMAGE if the store lacks it), always, never\n"
         "  -v, --volume HOST:CTR[:ro]  bind-mount HOST (absolute, or starting with ./) at CTR\n"
+        "  -v, --volume NAME:CTR[:ro]  mount the volume NAME at CTR (made if missing; an empty one\n"
+        "                            first gets what the image has at CTR)\n"
+        "  --mount type=TYPE,...     type=bind,source=HOST,target=CTR[,readonly]; type=volume[,source=\n"
+        "                            NAME],target=CTR[,readonly][,volume-nocopy]; type=tmpfs,target=\n"
+        "                            CTR[,tmpfs-size=N][,tmpfs-mode=M]\n"
+        "  --device HOST[:CTR]       bind the device node HOST (one you can open) at CTR\n"
         "  -e, --env KEY=VAL|KEY     set an environment variable (KEY alone copies burrow's)\n"
         "  --env-file FILE           read KEY=VAL lines from FILE (# comments), in order with -e\n"
         "  -w, --workdir DIR         working directory inside (created if missing)\n"
@@ -103,6 +110,8 @@ static const char run_help[] =
         "  --net, --network MODE     none (default: loopback only) or host\n"
         "  --uts host|private        share the host's hostname (default: private)\n"
         "  --ipc host|private        share the host's System V IPC and message queues (default: private)\n"
+        "  --pid host|private        share the host's processes (default: private); the container's\n"
+        "                            leftover processes are killed when its command exits (with --init)\n"
         "  --userns MODE             auto (default: your subordinate ID range if you have one, else a\n"
         "                            single-ID map), single, or keep-id (your UID/GID inside = yours outside)\n"
         "  --group-add GID           add a supplementary group (repeatable; needs a GID range)\n"
@@ -191,6 +200,8 @@ int cli_help(const char *verb, FILE *out)
                 }
         if (cli_container_help(verb, out) == 0)
                 return 0;
+        if (strcmp(verb, "volume") == 0)
+                return cli_volume_help(out);
         return cli_image_help(verb, out);
 }
 
@@ -312,7 +323,7 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
 {
         enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM, OPT_USERNS, OPT_GROUP_ADD, OPT_NAME,
                OPT_ENTRYPOINT, OPT_STORAGE_DRIVER, OPT_PULL, OPT_TMPFS, OPT_READ_ONLY, OPT_ENV_FILE,
-               OPT_SHM_SIZE, OPT_ULIMIT, OPT_UTS, OPT_IPC };
+               OPT_SHM_SIZE, OPT_ULIMIT, OPT_UTS, OPT_IPC, OPT_PID, OPT_MOUNT, OPT_DEVICE };
         static const struct option longs[] = {
                 { "rootfs", required_argument, NULL, OPT_ROOTFS },
                 { "name", required_argument, NULL, OPT_NAME },
@@ -326,6 +337,9 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 { "ulimit", required_argument, NULL, OPT_ULIMIT },
                 { "uts", required_argument, NULL, OPT_UTS },
                 { "ipc", required_argument, NULL, OPT_IPC },
+                { "pid", required_argument, NULL, OPT_PID },
+                { "mount", required_argument, NULL, OPT_MOUNT },
+                { "device", required_argument, NULL, OPT_DEVICE },
                 { "volume", required_argument, NULL, 'v' },
                 { "env", required_argument, NULL, 'e' },
                 { "workdir", required_argument, NULL, 'w' },
@@ -384,15 +398,28 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                         cfg->n_ulimits++;
                         break;
                 case OPT_UTS:
-                case OPT_IPC: {
+                case OPT_IPC:
+                case OPT_PID: {
                         bool host = strcmp(optarg, "host") == 0;
+                        const char *name = opt == OPT_UTS ? "uts" : opt == OPT_IPC ? "ipc" : "pid";
                         if (!host && strcmp(optarg, "private") != 0)
-                                return burrow_error_set(err, 0, "--%s is host or private, not `%s`", opt == OPT_UTS ? "uts" : "ipc",
-                                                        optarg);
+                                return burrow_error_set(err, 0, "--%s is host or private, not `%s`", name, optarg);
                         if (opt == OPT_UTS)
                                 cfg->uts_host = host;
-                        else
+                        else if (opt == OPT_IPC)
                                 cfg->ipc_host = host;
+                        else
+                                cfg->pid_host = host;
+                        break;
+                }
+                case OPT_MOUNT:
+                        if (burrow_mount_parse(optarg, cfg, err) < 0)
+                                return -1;
+                        break;
+                case OPT_DEVICE: {
+                        struct burrow_bind b;
+                        if (burrow_device_parse(optarg, &b, err) < 0 || burrow_bind_append(cfg, &b, err) < 0)
+                                return -1;
                         break;
                 }
                 case OPT_READ_ONLY:
@@ -426,15 +453,8 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                         break;
                 case 'v': {
                         struct burrow_bind b;
-                        if (burrow_bind_parse(optarg, &b, err) < 0)
+                        if (burrow_bind_parse(optarg, &b, err) < 0 || burrow_bind_append(cfg, &b, err) < 0)
                                 return -1;
-                        struct burrow_bind *bigger = realloc(cfg->binds, (cfg->n_binds + 1) * sizeof(*bigger));
-                        if (bigger == NULL) {
-                                burrow_bind_free(&b);
-                                return burrow_error_set(err, ENOMEM, "-v");
-                        }
-                        cfg->binds = bigger;
-                        cfg->binds[cfg->n_binds++] = b;
                         break;
                 }
                 case 'e':
@@ -528,6 +548,11 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 return burrow_error_set(err, 0, "--hostname needs a UTS namespace of the container's own: leave out --uts=host");
         if (cfg->detach && (cfg->interactive || cfg->tty))
                 return burrow_error_set(err, 0, "-d runs the container with no terminal and no input: leave out -i and -t");
+        for (size_t i = 0; cfg->rootfs && i < cfg->n_binds; i++)
+                if (cfg->binds[i].volume || cfg->binds[i].anonymous)
+                        return burrow_error_set(err, 0, "volumes live in the store, with image containers: with --rootfs, bind a "
+                                                        "host directory (-v /host/dir:%s)",
+                                                cfg->binds[i].dest);
         if (cfg->detach && cfg->rootfs)
                 return burrow_error_set(err, 0, "-d is for image containers (their state and log live in the store), not --rootfs");
         if (cfg->rootfs && (cfg->name || cfg->has_entrypoint || cfg->storage_driver))
@@ -879,6 +904,8 @@ int cli_main(int argc, char **argv)
                 code = cmd_exec(&global, vargc, vargv);
         } else if (strcmp(verb, "cp") == 0) {
                 code = cmd_cp(&global, vargc, vargv);
+        } else if (strcmp(verb, "volume") == 0) {
+                code = cli_volume_main(&global, vargc, vargv);
         } else if (strcmp(verb, "info") == 0) {
                 int r = cmd_no_args(verb, vargc, vargv);
                 if (r != 0)

@@ -33,6 +33,9 @@ int cli_fail(struct burrow_error *err);
 bool cli_image_verb(const char *verb);
 int cli_image_main(const struct burrow_global *global, int argc, char **argv);
 bool cli_container_verb(const char *verb);
+/* burrow volume SUBCOMMAND (sandbox/cli_volume.c) */
+int cli_volume_main(const struct burrow_global *global, int argc, char **argv);
+int cli_volume_help(FILE *out);
 int cli_container_main(const struct burrow_global *global, int argc, char **argv);
 int cli_container_help(const char *verb, FILE *out);
 /* burrow inspect: REF as a container (0), or 1 when no container has that name or ID. */

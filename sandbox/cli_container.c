@@ -44,12 +44,13 @@ static const char wait_help[] = "Usage: burrow wait CONTAINER...\n"
 static const char logs_help[] = "Usage: burrow logs [-f] CONTAINER\n"
                                 "\n"
                                 "Print the output of a container run with -d; -f keeps following it until it stops.\n";
-static const char rm_help[] = "Usage: burrow rm [-f] CONTAINER...\n"
+static const char rm_help[] = "Usage: burrow rm [-f] [-v] CONTAINER...\n"
                               "\n"
                               "Remove containers (by name, ID or unique ID prefix) with their writable layer. A running\n"
                               "container is refused unless -f, which kills it first.\n"
                               "\n"
-                              "  -f, --force   kill a running container, then remove it\n";
+                              "  -f, --force   kill a running container, then remove it\n"
+                              "  -v, --volumes also remove its anonymous volumes (those made for the image's Volumes)\n";
 
 static const char commit_help[] = "Usage: burrow commit [-m MESSAGE] [-a AUTHOR] CONTAINER [NAME[:TAG]]\n"
                                   "\n"
@@ -253,6 +254,29 @@ int cli_container_inspect(struct store *s, const char *ref, FILE *out, struct bu
                 "LowerDir", lower);
         if (doc == NULL)
                 return burrow_error_set(err, ENOMEM, "inspect");
+        json_t *view = json_array_get(doc, 0), *run = json_object_get(cfg, "run");
+        json_t *config = json_object_get(view, "Config");
+        if (json_is_object(json_object_get(cfg, "exposed_ports")))
+                json_object_set(config, "ExposedPorts", json_object_get(cfg, "exposed_ports"));
+        if (json_is_array(json_object_get(run, "env")))
+                json_object_set(config, "Env", json_object_get(run, "env"));
+        if (json_is_string(json_object_get(run, "workdir")))
+                json_object_set(config, "WorkingDir", json_object_get(run, "workdir"));
+        /* docker's Mounts: binds, volumes, devices */
+        json_t *mounts = json_array();
+        json_t *b;
+        json_array_foreach(json_object_get(run, "binds"), i, b)
+        {
+                bool volume = json_is_string(json_object_get(b, "volume"));
+                json_t *m = json_pack("{s:s, s:O, s:O, s:b}", "Type",
+                                      volume ? "volume" : json_is_true(json_object_get(b, "device")) ? "device" : "bind", "Source",
+                                      json_object_get(b, "source") ?: json_null(), "Destination", json_object_get(b, "dest"), "RW",
+                                      !json_is_true(json_object_get(b, "readonly")));
+                if (volume)
+                        json_object_set(m, "Name", json_object_get(b, "volume"));
+                json_array_append_new(mounts, m);
+        }
+        json_object_set_new(view, "Mounts", mounts);
         json_dumpf(doc, out, JSON_INDENT(4));
         fputc('\n', out);
         return 0;
@@ -432,13 +456,14 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
                 { "all", no_argument, NULL, 'a' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "force", no_argument, NULL, 258 },
+                { "volumes", no_argument, NULL, 'v' },
                 { "follow", no_argument, NULL, 257 },
                 { "time", required_argument, NULL, 't' },
                 { "signal", required_argument, NULL, 's' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
-        bool all = false, quiet = false, force = false, follow = false;
+        bool all = false, quiet = false, force = false, follow = false, volumes = false;
         long timeout = 10;
         int sig = SIGKILL;
         struct burrow_error *err = NULL;
@@ -447,7 +472,7 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
         int opt, token;
         bool is_ps = strcmp(verb, "ps") == 0, is_rm = strcmp(verb, "rm") == 0, is_stop = strcmp(verb, "stop") == 0,
              is_kill = strcmp(verb, "kill") == 0, is_logs = strcmp(verb, "logs") == 0;
-        const char *shorts = is_ps ? "+:aqh" : is_rm ? "+:fh" : is_stop ? "+:t:h" : is_kill ? "+:s:h" : is_logs ? "+:fh" : "+:h";
+        const char *shorts = is_ps ? "+:aqh" : is_rm ? "+:fvh" : is_stop ? "+:t:h" : is_kill ? "+:s:h" : is_logs ? "+:fh" : "+:h";
         while ((opt = cli_next_option(argc, argv, shorts, longs, &token)) != -1) {
                 if (opt == 'h') {
                         cli_container_help(verb, stdout);
@@ -458,6 +483,8 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
                         quiet = true;
                 } else if (is_rm && (opt == 'f' || opt == 258)) {
                         force = true;
+                } else if (is_rm && opt == 'v') {
+                        volumes = true;
                 } else if (is_logs && (opt == 'f' || opt == 257)) {
                         follow = true;
                 } else if (is_stop && opt == 't') {
@@ -525,7 +552,7 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
                         printf("%s\n", args[i]);
                         continue;
                 }
-                if (container_remove(s, &ns, id, &err) < 0) {
+                if (container_remove(s, &ns, id, volumes, &err) < 0) {
                         code = cli_fail(err);
                         err = NULL;
                         continue;

@@ -184,7 +184,7 @@ static int join_namespaces(const int ns[EXEC_NS_COUNT], int only, const char *na
                         return burrow_error_set(err, errno, "comparing namespaces (`%s`)", ours);
                 join[i] = a.st_ino != b.st_ino || a.st_dev != b.st_dev;
         }
-        if (!join[2])
+        if (!join[1]) /* every container has a mount namespace of its own */
                 return burrow_error_set(err, 0, "container %s: the namespaces its burrow run sent are not a container's", name);
         for (size_t i = 0; i < EXEC_NS_COUNT; i++)
                 if (join[i] && (ns_kinds[i].flag & only) && setns(ns[i], ns_kinds[i].flag) < 0)

@@ -21,6 +21,7 @@
 
 #include "fs/nsexec.h"
 #include "fs/registry.h"
+#include "fs/volume.h"
 #include "sandbox/info.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -124,7 +125,7 @@ struct finish_rep {
 static int finish_here(struct image_ctr *ic, const struct finish_req *req, struct burrow_error **err)
 {
         if (req->remove)
-                return container_remove_with(ic->store, ic->ns_plan, ic->id, err);
+                return container_remove_with(ic->store, ic->ns_plan, ic->id, true, err);
         return container_record_exit(ic->store, ic->id, req->exit_code, err);
 }
 
@@ -219,6 +220,72 @@ static int check_bind_sources(const struct burrow_run_config *cfg, struct burrow
         return 0;
 }
 
+static bool mount_target_taken(const struct burrow_run_config *cfg, const char *dest)
+{
+        for (size_t i = 0; i < cfg->n_binds; i++)
+                if (strcmp(cfg->binds[i].dest, dest) == 0)
+                        return true;
+        for (size_t i = 0; i < cfg->n_tmpfs; i++)
+                if (strcmp(cfg->tmpfs[i].dest, dest) == 0)
+                        return true;
+        return false;
+}
+
+/* The container's own copy of its mounts (the caller's stay untouched): named volumes made
+ * if missing, an anonymous one for --mount type=volume without a source and for each of the
+ * image's Volumes no other mount covers, as docker does. */
+static int own_mounts(struct burrow_run_config *eff, json_t *image_volumes, struct image_ctr *ic, struct burrow_error **err)
+{
+        size_t n = eff->n_binds + json_object_size(image_volumes);
+        if (n == 0)
+                return 0;
+        if ((ic->binds = calloc(n, sizeof(*ic->binds))) == NULL)
+                return burrow_error_set(err, ENOMEM, "volumes");
+        for (size_t i = 0; i < eff->n_binds; i++) {
+                const struct burrow_bind *from = &eff->binds[i];
+                struct burrow_bind *b = &ic->binds[ic->n_binds++];
+                *b = *from;
+                b->source = from->source ? strdup(from->source) : NULL;
+                b->dest = strdup(from->dest);
+                b->volume = from->volume ? strdup(from->volume) : NULL;
+                if (b->dest == NULL || (from->source && b->source == NULL) || (from->volume && b->volume == NULL))
+                        return burrow_error_set(err, ENOMEM, "volumes");
+        }
+        const char *path;
+        json_t *unused;
+        json_object_foreach(image_volumes, path, unused)
+        {
+                cleanup_free char *dest = path_clean_absolute(path);
+                if (dest == NULL || dest[0] != '/' || strcmp(dest, "/") == 0)
+                        continue; /* docker refuses such an image; ignoring the entry loses nothing */
+                struct burrow_run_config now = *eff;
+                now.binds = ic->binds;
+                now.n_binds = ic->n_binds;
+                if (mount_target_taken(&now, dest))
+                        continue;
+                struct burrow_bind *b = &ic->binds[ic->n_binds++];
+                memset(b, 0, sizeof(*b));
+                b->dest = steal_pointer(&dest);
+                b->anonymous = true;
+        }
+        for (size_t i = 0; i < ic->n_binds; i++) {
+                struct burrow_bind *b = &ic->binds[i];
+                if (!b->volume && !b->anonymous)
+                        continue;
+                char name[VOLUME_NAME_MAX + 1];
+                if (volume_create(ic->store, b->volume, b->anonymous, name, NULL, err) < 0)
+                        return -1;
+                if (b->volume == NULL && (b->volume = strdup(name)) == NULL)
+                        return burrow_error_set(err, ENOMEM, "volumes");
+                free(b->source);
+                if ((b->source = volume_data_path(ic->store, name, err)) == NULL)
+                        return -1;
+        }
+        eff->binds = ic->binds;
+        eff->n_binds = ic->n_binds;
+        return 0;
+}
+
 /* A new container for eff->image: the image's config applied to EFF, the result recorded. */
 static int make_container(const struct store_ns *ns, struct burrow_run_config *eff, struct image_ctr *ic,
                           struct burrow_error **err)
@@ -229,8 +296,6 @@ static int make_container(const struct store_ns *ns, struct burrow_run_config *e
         } else if (default_driver(ic->store, &ic->driver, err) < 0) {
                 return -1;
         }
-        if (check_bind_sources(eff, err) < 0)
-                return -1;
         char image_id[DIGEST_STR_LEN + 1];
         struct burrow_error *missing = NULL;
         bool have = eff->pull != PULL_ALWAYS && store_resolve(ic->store, eff->image, image_id, &missing) == 0;
@@ -337,6 +402,8 @@ static int make_container(const struct store_ns *ns, struct burrow_run_config *e
                 eff->workdir = ic->workdir;
         if (ic->user_name)
                 eff->user_name = ic->user_name;
+        if (own_mounts(eff, json_object_get(c, "Volumes"), ic, err) < 0 || check_bind_sources(eff, err) < 0)
+                return -1;
 
         json_t *layers = json_array();
         cleanup_json json_t *layers_owner = layers;
@@ -353,6 +420,8 @@ static int make_container(const struct store_ns *ns, struct burrow_run_config *e
         /* for commit: the new image keeps the container's Entrypoint and Cmd apart */
         json_object_set(record, "entrypoint", ep_json);
         json_object_set(record, "cmd", cmd_json);
+        if (json_is_object(json_object_get(c, "ExposedPorts"))) /* recorded, for inspect (and -P, with networking) */
+                json_object_set(record, "exposed_ports", json_object_get(c, "ExposedPorts"));
         if (stop_signal && *stop_signal) /* for `burrow stop` */
                 json_object_set_new(record, "stop_signal", json_string(stop_signal));
         if (container_create(ic->store, image_id, eff->name, record, ic->id, err) < 0)
@@ -538,6 +607,9 @@ void image_ctr_free(struct image_ctr *ic)
         free(ic->workdir);
         free(ic->user_name);
         burrow_run_config_free(&ic->stored);
+        for (size_t i = 0; i < ic->n_binds; i++)
+                burrow_bind_free(&ic->binds[i]);
+        free(ic->binds);
         memset(ic, 0, sizeof(*ic));
         ic->running_fd = -1;
         ic->fuse_pid = -1;

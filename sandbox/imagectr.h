@@ -41,6 +41,8 @@ struct image_ctr {
         char *workdir;
         char *user_name;
         json_t *layers; /* diffIDs, bottom first */
+        struct burrow_bind *binds; /* the run's mounts, volumes resolved */
+        size_t n_binds;
 };
 
 /* Open the store, find the image (or with eff->container, the container made earlier, whose

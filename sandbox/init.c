@@ -3,6 +3,10 @@
 #include "sandbox/init.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -57,5 +61,32 @@ int init_run(pid_t workload)
                         if (pid == workload)
                                 return init_exit_code(status);
                 }
+        }
+}
+
+void init_kill_leftovers(void)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+        for (int round = 0; round < 1000; round++) {
+                FILE *f = fopen(path, "re");
+                bool any = false;
+                if (f) {
+                        long pid;
+                        while (fscanf(f, "%ld", &pid) == 1) {
+                                kill((pid_t)pid, SIGKILL);
+                                any = true;
+                        }
+                        fclose(f);
+                }
+                /* reap what died; orphans of the dead become ours and show up next round */
+                int status;
+                pid_t got;
+                while ((got = waitpid(-1, &status, WNOHANG)) > 0)
+                        ;
+                if (!any && got < 0 && errno == ECHILD)
+                        return;
+                struct timespec ts = { 0, 1000000 };
+                nanosleep(&ts, NULL);
         }
 }

@@ -13,6 +13,10 @@ void init_forwarded_signals(sigset_t *set);
  * code: the workload's status, or 128+N if a signal killed it. */
 int init_run(pid_t workload);
 
+/* As a subreaper outside a PID namespace of our own (--pid=host): SIGKILL every process that
+ * is (or becomes, as its parent dies) our child, until none is left. */
+void init_kill_leftovers(void);
+
 /* Exit code for a wait status, docker style. */
 int init_exit_code(int status);
 

@@ -2,6 +2,8 @@
 
 #include "sandbox/mounts.h"
 
+#include "fs/copy.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -220,8 +222,12 @@ int mounts_setup(const struct burrow_run_config *cfg, const struct mounts_option
                 return burrow_error_set(err, errno, "open rootfs `%s`", root_name);
 
         struct burrow_error *local = NULL;
-        if (mount_in_root(rootfd, root_name, "/proc", ROOTFS_CREATE_DIR, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                          NULL, &local) < 0) {
+        if (cfg->pid_host) {
+                /* a new proc shows a PID namespace we own; the host's cannot be mounted anew */
+                if (bind_in_root(rootfd, root_name, "/proc", "/proc", false, err) < 0)
+                        return burrow_error_wrap(err, "--pid=host");
+        } else if (mount_in_root(rootfd, root_name, "/proc", ROOTFS_CREATE_DIR, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                 NULL, &local) < 0) {
                 if (local->errnum == EPERM)
                         burrow_error_hint(&local, "the kernel refuses a new /proc while parts of the host's /proc are "
                                                   "hidden by over-mounts, as inside another container; run burrow on the host");
@@ -245,8 +251,18 @@ int mounts_setup(const struct burrow_run_config *cfg, const struct mounts_option
         }
         for (size_t i = 0; i < cfg->n_binds; i++) {
                 const struct burrow_bind *b = &cfg->binds[i];
+                /* an empty volume first gets what the image has there, as docker does */
+                if (b->volume && !b->nocopy && dir_is_empty(b->source)) {
+                        struct burrow_error *missing = NULL;
+                        cleanup_close int fd = rootfs_resolve(rootfd, root_name, b->dest, ROOTFS_EXISTING, &missing);
+                        burrow_error_free(missing);
+                        struct stat st;
+                        char p[FD_PATH_MAX];
+                        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && copy_tree(fd_path(fd, p), b->source, err) < 0)
+                                return burrow_error_wrap(err, "copying the image's `%s` into volume `%s`", b->dest, b->volume);
+                }
                 if (bind_in_root(rootfd, root_name, b->source, b->dest, b->readonly, err) < 0)
-                        return burrow_error_wrap(err, "volume `%s:%s`", b->source, b->dest);
+                        return burrow_error_wrap(err, "volume `%s:%s`", b->volume ? b->volume : b->source, b->dest);
         }
         /* last, so mount points could still be made: the root's own mount only */
         if (cfg->read_only && make_readonly(rootfd, root_name, "/", false, err) < 0)

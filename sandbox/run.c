@@ -203,19 +203,28 @@ static _Noreturn void child_main(void *arg, int sock)
          * burrow) in the moment before init_run gets to it. exec makes the workload dumpable
          * again. */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        /* --pid=host: we are not a PID 1 that the kernel hands orphans to and whose exit kills
+         * the rest; a subreaper gets them, and kills what is left at the end */
+        if (a->cfg->pid_host)
+                prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         pid_t workload = fork();
         if (workload < 0) {
                 burrow_error_set(&err, errno, "fork of the workload");
                 child_fail(a->sock, err);
         }
         if (workload == 0) {
+                if (a->cfg->pid_host)
+                        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
                 child_exec_workload(a, tty_slave, &err);
                 child_fail(a->sock, err);
         }
         if (tty_slave >= 0)
                 close(tty_slave);
         close(a->sock); /* the parent sees EOF once the workload has exec'd */
-        _exit(init_run(workload));
+        int code = init_run(workload);
+        if (a->cfg->pid_host)
+                init_kill_leftovers();
+        _exit(code);
 }
 
 static int check_ids_mapped(const struct burrow_run_config *cfg, const struct idmap_plan *plan, struct burrow_error **err)
@@ -356,7 +365,9 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         }
         struct child_args args = { .cfg = cfg, .ic = ic, .rootfs = rootfs, .hostname = hostname, .envp = envp,
                                    .plan = plan, .saved_mask = saved_mask };
-        unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
+        unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS;
+        if (!cfg->pid_host)
+                flags |= CLONE_NEWPID;
         if (!cfg->uts_host)
                 flags |= CLONE_NEWUTS;
         if (!cfg->ipc_host)

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/fsutil.h"
 
@@ -24,7 +26,172 @@ void burrow_bind_free(struct burrow_bind *b)
 {
         free(b->source);
         free(b->dest);
-        b->source = b->dest = NULL;
+        free(b->volume);
+        b->source = b->dest = b->volume = NULL;
+}
+
+bool burrow_volume_name_valid(const char *name)
+{
+        if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= '0' && name[0] <= '9')))
+                return false;
+        if (strlen(name) > 128)
+                return false;
+        return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(name);
+}
+
+int burrow_bind_append(struct burrow_run_config *cfg, struct burrow_bind *b, struct burrow_error **err)
+{
+        struct burrow_bind *bigger = realloc(cfg->binds, (cfg->n_binds + 1) * sizeof(*bigger));
+        if (bigger == NULL) {
+                burrow_bind_free(b);
+                return burrow_error_set(err, ENOMEM, "volumes");
+        }
+        cfg->binds = bigger;
+        cfg->binds[cfg->n_binds++] = *b;
+        return 0;
+}
+
+int burrow_device_parse(const char *spec, struct burrow_bind *out, struct burrow_error **err)
+{
+        memset(out, 0, sizeof(*out));
+        cleanup_free char *copy = strdup(spec);
+        if (copy == NULL)
+                return burrow_error_set(err, ENOMEM, "--device");
+        char *ctr = strchr(copy, ':');
+        char *perms = NULL;
+        if (ctr) {
+                *ctr++ = '\0';
+                if ((perms = strchr(ctr, ':')) != NULL)
+                        *perms++ = '\0';
+                else if (ctr[0] != '/' && strspn(ctr, "rwm") == strlen(ctr)) /* HOST:PERMS */
+                        perms = ctr, ctr = NULL;
+        }
+        if (copy[0] != '/')
+                return burrow_error_set(err, 0, "--device `%s`: the host device must be an absolute path (/dev/...)", spec);
+        if (ctr && ctr[0] != '/')
+                return burrow_error_set(err, 0, "--device `%s`: the container path `%s` must be absolute", spec, ctr);
+        if (perms && (perms[0] == '\0' || strspn(perms, "rwm") != strlen(perms)))
+                return burrow_error_set(err, 0, "--device `%s`: permissions are letters of rwm, not `%s`", spec, perms);
+        struct stat st;
+        if (stat(copy, &st) < 0)
+                return burrow_error_set(err, errno, "--device `%s`", copy);
+        if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                return burrow_error_set(err, 0, "--device `%s`: not a device node (use -v for files and directories)", copy);
+        /* a bind gives no more than the caller has: say so now rather than let it fail inside */
+        if (access(copy, R_OK) < 0 && access(copy, W_OK) < 0)
+                return burrow_error_set(err, errno, "--device `%s`: you cannot open it on the host (mode %o, owner %u:%u); "
+                                                    "ask an admin for access (a group such as video or render)",
+                                        copy, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid);
+        out->source = strdup(copy);
+        out->dest = path_clean_absolute(ctr ? ctr : copy);
+        out->device = true;
+        if (out->source == NULL || out->dest == NULL) {
+                burrow_bind_free(out);
+                return burrow_error_set(err, ENOMEM, "--device");
+        }
+        return 0;
+}
+
+static bool option_true(const char *value, bool *out)
+{
+        if (value == NULL || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+                *out = true;
+        else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+                *out = false;
+        else
+                return false;
+        return true;
+}
+
+int burrow_mount_parse(const char *spec, struct burrow_run_config *cfg, struct burrow_error **err)
+{
+        cleanup_free char *copy = strdup(spec);
+        if (copy == NULL)
+                return burrow_error_set(err, ENOMEM, "--mount");
+        const char *type = NULL, *source = NULL, *target = NULL, *size = NULL, *mode = NULL;
+        bool readonly = false, nocopy = false;
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                char *value = strchr(tok, '=');
+                if (value)
+                        *value++ = '\0';
+                if (strcmp(tok, "type") == 0 && value)
+                        type = value;
+                else if ((strcmp(tok, "source") == 0 || strcmp(tok, "src") == 0) && value)
+                        source = value;
+                else if ((strcmp(tok, "target") == 0 || strcmp(tok, "destination") == 0 || strcmp(tok, "dst") == 0) && value)
+                        target = value;
+                else if (strcmp(tok, "readonly") == 0 || strcmp(tok, "ro") == 0) {
+                        if (!option_true(value, &readonly))
+                                return burrow_error_set(err, 0, "--mount `%s`: readonly is true or false, not `%s`", spec, value);
+                } else if (strcmp(tok, "volume-nocopy") == 0) {
+                        if (!option_true(value, &nocopy))
+                                return burrow_error_set(err, 0, "--mount `%s`: volume-nocopy is true or false", spec);
+                } else if (strcmp(tok, "tmpfs-size") == 0 && value)
+                        size = value;
+                else if (strcmp(tok, "tmpfs-mode") == 0 && value)
+                        mode = value;
+                else if (strcmp(tok, "bind-propagation") == 0 && value && strcmp(value, "rprivate") == 0)
+                        ; /* what burrow does anyway */
+                else
+                        return burrow_error_set(err, 0, "--mount `%s`: unknown or incomplete option `%s`", spec, tok);
+        }
+        if (type == NULL)
+                return burrow_error_set(err, 0, "--mount `%s`: give type=bind, type=volume or type=tmpfs", spec);
+        if (target == NULL || target[0] != '/')
+                return burrow_error_set(err, 0, "--mount `%s`: target=PATH (absolute) is required", spec);
+        if (strcmp(type, "tmpfs") == 0) {
+                if (source)
+                        return burrow_error_set(err, 0, "--mount `%s`: a tmpfs has no source", spec);
+                cleanup_free char *t = NULL;
+                if (asprintf(&t, "%s:%s%s%s%s%s", target, size ? "size=" : "", size ? size : "", size && mode ? "," : "",
+                             mode ? "mode=" : "", mode ? mode : "") < 0)
+                        return burrow_error_set(err, ENOMEM, "--mount");
+                if (t[strlen(t) - 1] == ':')
+                        t[strlen(t) - 1] = '\0';
+                struct burrow_tmpfs tm;
+                if (burrow_tmpfs_parse(t, &tm, err) < 0)
+                        return burrow_error_wrap(err, "--mount `%s`", spec);
+                struct burrow_tmpfs *bigger = realloc(cfg->tmpfs, (cfg->n_tmpfs + 1) * sizeof(*bigger));
+                if (bigger == NULL) {
+                        free(tm.dest);
+                        free(tm.options);
+                        return burrow_error_set(err, ENOMEM, "--mount");
+                }
+                cfg->tmpfs = bigger;
+                cfg->tmpfs[cfg->n_tmpfs++] = tm;
+                return 0;
+        }
+        if (strcmp(type, "bind") != 0 && strcmp(type, "volume") != 0)
+                return burrow_error_set(err, 0, "--mount `%s`: type is bind, volume or tmpfs, not `%s`", spec, type);
+        bool volume = strcmp(type, "volume") == 0;
+        struct burrow_bind b = { 0 };
+        if (volume && source == NULL) {
+                b.anonymous = true; /* docker: a volume without a source is a new anonymous one */
+        } else if (source == NULL) {
+                return burrow_error_set(err, 0, "--mount `%s`: source=PATH is required for a bind", spec);
+        } else if (volume && !burrow_volume_name_valid(source)) {
+                return burrow_error_set(err, 0, "--mount `%s`: `%s` is not a volume name ([A-Za-z0-9][A-Za-z0-9_.-]*)", spec,
+                                        source);
+        } else if (!volume && source[0] != '/') {
+                return burrow_error_set(err, 0, "--mount `%s`: a bind source must be an absolute path", spec);
+        }
+        if (!volume) {
+                char resolved[PATH_MAX];
+                if (realpath(source, resolved) == NULL)
+                        return burrow_error_set(err, errno, "bind source `%s` (from --mount `%s`)", source, spec);
+                b.source = strdup(resolved);
+        } else if (source) {
+                b.volume = strdup(source);
+        }
+        b.dest = path_clean_absolute(target);
+        b.readonly = readonly;
+        b.nocopy = nocopy;
+        if (b.dest == NULL || (!volume && b.source == NULL) || (volume && source && b.volume == NULL)) {
+                burrow_bind_free(&b);
+                return burrow_error_set(err, ENOMEM, "--mount");
+        }
+        return burrow_bind_append(cfg, &b, err);
 }
 
 void burrow_run_config_free(struct burrow_run_config *cfg)
@@ -87,8 +254,21 @@ int burrow_bind_parse(const char *spec, struct burrow_bind *out, struct burrow_e
                 }
         }
         if (host[0] != '/' && strncmp(host, "./", 2) != 0 && strncmp(host, "../", 3) != 0 && strcmp(host, ".") != 0 &&
-            strcmp(host, "..") != 0)
-                return burrow_error_set(err, 0, "bad volume `%s`: the host path `%s` must be absolute or start with ./", spec, host);
+            strcmp(host, "..") != 0) {
+                /* NAME:CTR, a volume in the store (made on first use) */
+                if (!burrow_volume_name_valid(host))
+                        return burrow_error_set(err, 0, "bad volume `%s`: `%s` is neither a host path (absolute or starting "
+                                                        "with ./) nor a volume name ([A-Za-z0-9][A-Za-z0-9_.-]*)",
+                                                spec, host);
+                out->volume = strdup(host);
+                out->dest = path_clean_absolute(ctr);
+                out->readonly = ro;
+                if (out->volume == NULL || out->dest == NULL) {
+                        burrow_bind_free(out);
+                        return burrow_error_set(err, ENOMEM, "parsing -v `%s`", spec);
+                }
+                return 0;
+        }
         char resolved[PATH_MAX];
         if (realpath(host, resolved) == NULL)
                 return burrow_error_set(err, errno, "bind source `%s` (from -v `%s`)", host, spec);
@@ -368,9 +548,21 @@ json_t *burrow_run_config_to_json(const struct burrow_run_config *cfg)
         if (cfg->hostname)
                 json_object_set_new(j, "hostname", json_string(cfg->hostname));
         json_t *binds = json_array();
-        for (size_t i = 0; i < cfg->n_binds; i++)
-                json_array_append_new(binds, json_pack("{s:s, s:s, s:b}", "source", cfg->binds[i].source, "dest",
-                                                       cfg->binds[i].dest, "readonly", cfg->binds[i].readonly));
+        for (size_t i = 0; i < cfg->n_binds; i++) {
+                const struct burrow_bind *b = &cfg->binds[i];
+                json_t *o = json_pack("{s:s, s:b}", "dest", b->dest, "readonly", b->readonly);
+                if (b->source)
+                        json_object_set_new(o, "source", json_string(b->source));
+                if (b->volume)
+                        json_object_set_new(o, "volume", json_string(b->volume));
+                if (b->anonymous)
+                        json_object_set_new(o, "anonymous", json_true());
+                if (b->device)
+                        json_object_set_new(o, "device", json_true());
+                if (b->nocopy)
+                        json_object_set_new(o, "nocopy", json_true());
+                json_array_append_new(binds, o);
+        }
         json_object_set_new(j, "binds", binds);
         json_t *tmpfs = json_array();
         for (size_t i = 0; i < cfg->n_tmpfs; i++) {
@@ -399,6 +591,7 @@ json_t *burrow_run_config_to_json(const struct burrow_run_config *cfg)
         json_object_set_new(j, "remove", json_boolean(cfg->remove));
         json_object_set_new(j, "uts_host", json_boolean(cfg->uts_host));
         json_object_set_new(j, "ipc_host", json_boolean(cfg->ipc_host));
+        json_object_set_new(j, "pid_host", json_boolean(cfg->pid_host));
         json_object_set_new(j, "net", json_string(net_mode_name(cfg->net)));
         json_object_set_new(j, "userns", json_string(cfg->userns == USERNS_SINGLE    ? "single"
                                                      : cfg->userns == USERNS_KEEP_ID ? "keep-id"
@@ -459,11 +652,15 @@ int burrow_run_config_from_json(json_t *j, struct burrow_run_config *cfg, struct
         json_array_foreach(binds, i, v)
         {
                 struct burrow_bind *b = &cfg->binds[cfg->n_binds++];
-                if (dup_member(v, "source", &b->source, err) < 0 || dup_member(v, "dest", &b->dest, err) < 0)
+                if (dup_member(v, "source", &b->source, err) < 0 || dup_member(v, "dest", &b->dest, err) < 0 ||
+                    dup_member(v, "volume", &b->volume, err) < 0)
                         return -1;
                 if (b->source == NULL || b->dest == NULL)
                         return burrow_error_set(err, 0, "the container's stored bind #%zu is incomplete", i + 1);
                 b->readonly = json_is_true(json_object_get(v, "readonly"));
+                b->anonymous = json_is_true(json_object_get(v, "anonymous"));
+                b->device = json_is_true(json_object_get(v, "device"));
+                b->nocopy = json_is_true(json_object_get(v, "nocopy"));
         }
         json_t *tmpfs = json_object_get(j, "tmpfs");
         if (json_array_size(tmpfs) && (cfg->tmpfs = calloc(json_array_size(tmpfs), sizeof(*cfg->tmpfs))) == NULL)
@@ -497,6 +694,7 @@ int burrow_run_config_from_json(json_t *j, struct burrow_run_config *cfg, struct
         cfg->remove = json_is_true(json_object_get(j, "remove"));
         cfg->uts_host = json_is_true(json_object_get(j, "uts_host"));
         cfg->ipc_host = json_is_true(json_object_get(j, "ipc_host"));
+        cfg->pid_host = json_is_true(json_object_get(j, "pid_host"));
         const char *net = json_string_value(json_object_get(j, "net"));
         if (net && net_mode_parse(net, &cfg->net, err) < 0)
                 return -1;

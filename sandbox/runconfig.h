@@ -12,9 +12,13 @@
 #include "util/error.h"
 
 struct burrow_bind {
-        char *source; /* absolute host path */
+        char *source; /* absolute host path (a volume's: filled in when the container is made) */
         char *dest;   /* absolute container path, cleaned */
         bool readonly;
+        char *volume;   /* a named volume of the store (-v NAME:CTR), or NULL */
+        bool anonymous; /* a volume made for the image's Volumes: removed with the container (--rm, rm -v) */
+        bool device;    /* --device: SOURCE is a device node */
+        bool nocopy;    /* --mount volume-nocopy: an empty volume gets no copy of the image's files */
 };
 
 struct burrow_tmpfs {
@@ -65,6 +69,7 @@ struct burrow_run_config {
         bool detach;      /* -d: the caller forked a supervisor; see ready_fd */
         bool uts_host;    /* --uts=host: the host's hostname, no UTS namespace */
         bool ipc_host;    /* --ipc=host: the host's System V IPC and POSIX message queues */
+        bool pid_host;    /* --pid=host: the host's PID namespace (and its /proc, bound) */
         int ready_fd;     /* -d: gets "ID\n" once the container's output goes to its log (-1: none) */
         enum burrow_net_mode net;
         enum userns_mode userns; /* --userns */
@@ -75,8 +80,17 @@ struct burrow_run_config {
 void burrow_run_config_init(struct burrow_run_config *cfg);
 void burrow_run_config_free(struct burrow_run_config *cfg);
 
-/* -v HOST:CTR[:ro|rw]. HOST must be absolute or start with "./" or "../" (made absolute here). */
+/* -v HOST:CTR[:ro|rw]. HOST must be absolute or start with "./" or "../" (made absolute here);
+ * otherwise it is the name of a volume. */
 int burrow_bind_parse(const char *spec, struct burrow_bind *out, struct burrow_error **err);
+/* --mount type=bind|volume|tmpfs,source=...,target=...[,readonly][,tmpfs-size=N][,tmpfs-mode=M]
+ * [,volume-nocopy]: appended to CFG's binds or tmpfs. */
+int burrow_mount_parse(const char *spec, struct burrow_run_config *cfg, struct burrow_error **err);
+/* --device HOST[:CTR[:PERMS]]: a device node the caller can open, bound at CTR (default HOST). */
+int burrow_device_parse(const char *spec, struct burrow_bind *out, struct burrow_error **err);
+/* A volume name: [A-Za-z0-9][A-Za-z0-9_.-]*, as docker allows. */
+bool burrow_volume_name_valid(const char *name);
+int burrow_bind_append(struct burrow_run_config *cfg, struct burrow_bind *b, struct burrow_error **err);
 void burrow_bind_free(struct burrow_bind *b);
 /* -u UID[:GID], numeric. */
 int burrow_user_parse(const char *spec, uid_t *uid, gid_t *gid, bool *has_gid, struct burrow_error **err);

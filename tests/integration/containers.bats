@@ -34,6 +34,8 @@ setup_file() {
         --config.env GREETING=hello --config.env PATH=/bin:/usr/bin --config.workingdir /srv/app
     umoci config --image "$LAYOUT:img" --tag ep --config.entrypoint /bin/echo --config.entrypoint entry \
         --config.cmd default-arg --config.user app
+    umoci config --image "$LAYOUT:img" --tag vol --config.volume /srv/app --config.exposedports 8080/tcp \
+        --config.cmd sh --config.cmd -c --config.cmd 'cat /srv/app/file'
     umoci config --image "$LAYOUT:img" --tag stopsig --config.stopsignal SIGUSR1 \
         --config.cmd sh --config.cmd -c --config.cmd 'trap "exit 6" USR1; trap "exit 1" TERM; while :; do sleep 0.1; done'
 }
@@ -485,8 +487,9 @@ wait_running() { # name
     b rm gone
     run b create nosuch:image true
     assert_status 125
-    run b create -v relative:/x oci:img true
+    run b create -v rel/ative:/x oci:img true
     assert_status 125
+    assert_output_has "neither a host path .* nor a volume name"
     run b create -d oci:img true
     assert_status 125
     assert_output_has "leave out -d"
@@ -661,4 +664,101 @@ one
     assert_status 125
     assert_output_has "no container \`nosuch\`"
     b rm -f live stopped >/dev/null
+}
+
+@test "volumes: -v NAME:CTR made on first use, filled from the image when empty, kept after rm; volume ls/inspect/rm/prune" {
+    run b volume create data
+    [ "$output" = data ]
+    run b run --rm -v data:/srv/app oci:img sh -c 'cat /srv/app/file; echo mine > /srv/app/mine; id -u > /srv/app/who'
+    assert_status 0
+    [ "$output" = image ]   # the empty volume got the image's files first
+    run b run --rm -v data:/srv/app:ro oci:img sh -c 'cat /srv/app/mine; echo x > /srv/app/no'
+    [ "${lines[0]}" = mine ]
+    assert_output_has "Read-only file system"
+    mp=$(b volume inspect data | jq -r '.[0].Mountpoint')
+    [ "$(cat "$mp/mine")" = mine ]
+    # made on first use; a container using it keeps it from rm
+    b run --name user1 -v fresh:/v oci:img sh -c 'echo 1 > /v/one' >/dev/null
+    run b volume ls
+    assert_output_has "^fresh +user1$"
+    run b volume rm fresh
+    assert_status 125
+    assert_output_has "volume \`fresh\` is used by container \`user1\`"
+    b rm user1 >/dev/null
+    run b volume ls -q
+    [ "$output" = "data
+fresh" ]
+    run b volume prune
+    [ "$(echo "$output" | sort | tr '\n' ' ')" = "data fresh " ]
+    run b volume ls -q
+    [ -z "$output" ]
+    run b volume rm nosuch
+    assert_status 125
+    assert_output_has "no volume \`nosuch\`"
+    run b volume rm -f nosuch
+    assert_status 0
+    run b volume create 'bad name'
+    assert_status 125
+}
+
+@test "the image's Volumes: an anonymous volume each, gone with --rm and rm -v; ExposedPorts recorded; --mount" {
+    run b run --rm oci:vol
+    assert_status 0
+    [ "$output" = image ]
+    run b volume ls -q
+    [ -z "$output" ]   # --rm took the anonymous volume along
+    b run --name keep oci:vol >/dev/null
+    [ "$(b volume ls -q | wc -l)" = 1 ]
+    run b inspect keep
+    [ "$(jq -r '.[0].Config.ExposedPorts | keys[0]' <<<"$output")" = 8080/tcp ]
+    [ "$(jq -r '.[0].Mounts[0].Destination' <<<"$output")" = /srv/app ]
+    [ "$(jq -r '.[0].Mounts[0].Type' <<<"$output")" = volume ]
+    b rm -v keep >/dev/null
+    run b volume ls -q
+    [ -z "$output" ]
+    # a -v on the same path replaces the anonymous volume
+    run b run --rm -v named:/srv/app oci:vol
+    [ "$output" = image ]
+    [ "$(b volume ls -q)" = named ]
+    b volume rm named >/dev/null
+    mkdir "$BATS_TEST_TMPDIR/src"
+    echo bound >"$BATS_TEST_TMPDIR/src/f"
+    run b run --rm --mount "type=bind,source=$BATS_TEST_TMPDIR/src,target=/b,readonly" \
+        --mount type=volume,source=mv,target=/v --mount type=tmpfs,target=/t,tmpfs-size=1m oci:img \
+        sh -c 'cat /b/f; touch /b/x 2>&1 | grep -c Read-only; touch /v/ok && echo vol; df -k /t | tail -1'
+    assert_status 0
+    [ "${lines[0]}" = bound ]
+    [ "${lines[1]}" = 1 ]
+    [ "${lines[2]}" = vol ]
+    assert_output_has "^tmpfs +1024 "
+    b volume rm mv >/dev/null
+    run b run --rm --mount type=bind,target=/x oci:img true
+    assert_status 125
+    assert_output_has "source=PATH is required"
+    run b run --rm --mount type=nfs,target=/x oci:img true
+    assert_status 125
+    assert_output_has "type is bind, volume or tmpfs"
+}
+
+@test "--device binds a device node you can open; others and non-devices are refused; --pid=host sees the host's processes" {
+    run b run --rm --device /dev/null:/dev/mynull oci:img sh -c 'echo x > /dev/mynull && ls -l /dev/mynull'
+    assert_status 0
+    assert_output_has "^c.* 1, +3 .*/dev/mynull$"
+    run b run --rm --device "$BATS_TEST_TMPDIR" oci:img true
+    assert_status 125
+    assert_output_has "not a device node"
+    if [ "$(id -u)" != 0 ] && [ -e /dev/mem ]; then
+        run b run --rm --device /dev/mem oci:img true
+        assert_status 125
+        assert_output_has "you cannot open it on the host"
+    fi
+    sleep 12346 3>&- &
+    host_pid=$!
+    run b run --rm --pid=host oci:img sh -c "kill -0 $host_pid && echo sees; (sleep 12345 &); true"
+    kill $host_pid
+    assert_status 0
+    [ "$output" = sees ]
+    # what the container left running died with it (the teardown checks for sleep 12345)
+    run b run --rm oci:img sh -c "kill -0 $host_pid 2>/dev/null || echo hidden"
+    [ "$output" = hidden ]
 }
