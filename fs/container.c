@@ -361,6 +361,8 @@ json_t *container_list(struct store *s, struct burrow_error **err)
                 cleanup_json json_t *state = read_json(s, id, "state.json", NULL);
                 bool running = container_is_running(s, id);
                 json_object_set_new(cfg, "status", json_string(running ? "running" : state ? "exited" : "created"));
+                if (running && json_is_integer(json_object_get(state, "started")))
+                        json_object_set(cfg, "started", json_object_get(state, "started"));
                 if (!running && state) {
                         /* "running" with nobody holding the lock: its burrow died (kill -9, a
                          * reboot) and took the container along; how it ended is unknown. */

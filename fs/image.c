@@ -20,6 +20,7 @@
 #include "userns/idmap.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/template.h"
 
 static void cleanup_jsonp(json_t **j)
 {
@@ -357,6 +358,11 @@ static bool passes_filters(const struct image_list_options *opts, json_t *rec, c
         return true;
 }
 
+static const struct template_field image_fields[] = {
+        { "ID", "IMAGE ID" }, { "Repository", "REPOSITORY" }, { "Tag", "TAG" },
+        { "Created", "CREATED" }, { "Size", "SIZE" }, { "Digest", "DIGEST" },
+};
+
 int image_list(struct store *s, const struct image_list_options *opts, FILE *out, struct burrow_error **err)
 {
         for (size_t i = 0; i < opts->n_filters; i++)
@@ -364,9 +370,13 @@ int image_list(struct store *s, const struct image_list_options *opts, FILE *out
                     strcmp(opts->filters[i], "dangling=false") != 0)
                         return burrow_error_set(err, 0, "unknown filter `%s` (use reference=PATTERN or dangling=true|false)",
                                                 opts->filters[i]);
+        if (opts->format && template_check(opts->format, image_fields, 6, err) < 0)
+                return -1;
         cleanup_json json_t *all = load_all(s, err);
         if (all == NULL)
                 return -1;
+        if (opts->format && !opts->quiet)
+                template_header(out, opts->format, image_fields, 6);
         if (!opts->quiet && !opts->format)
                 fprintf(out, "%-40s %-12s %-14s %-22s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
         size_t i;
@@ -394,30 +404,9 @@ int image_list(struct store *s, const struct image_list_options *opts, FILE *out
                                         fprintf(out, "%.12s\n", digest_hex(id));
                                 printed_id = true;
                         } else if (opts->format) {
-                                /* {{.Field}} placeholders, the subset of docker's templates people use */
-                                for (const char *p = opts->format; *p;) {
-                                        static const char *const fields[] = { "{{.ID}}", "{{.Repository}}", "{{.Tag}}",
-                                                                              "{{.Created}}", "{{.Size}}", "{{.Digest}}" };
-                                        const char *values[] = { digest_hex(id), repo, tag, created_full ? created_full : "",
-                                                                 size, json_string_value(json_object_get(rec, "manifest")) };
-                                        bool matched = false;
-                                        for (size_t f = 0; f < 6; f++)
-                                                if (strncmp(p, fields[f], strlen(fields[f])) == 0) {
-                                                        fputs(values[f] ? values[f] : "", out);
-                                                        p += strlen(fields[f]);
-                                                        matched = true;
-                                                        break;
-                                                }
-                                        if (!matched) {
-                                                if (p[0] == '\\' && p[1] == 't') {
-                                                        fputc('\t', out);
-                                                        p += 2;
-                                                } else {
-                                                        fputc(*p++, out);
-                                                }
-                                        }
-                                }
-                                fputc('\n', out);
+                                const char *values[] = { digest_hex(id), repo, tag, created_full ? created_full : "", size,
+                                                         json_string_value(json_object_get(rec, "manifest")) };
+                                template_row(out, opts->format, image_fields, values, 6);
                         } else {
                                 fprintf(out, "%-40s %-12s %-14.12s %-22s %s\n", repo, tag, digest_hex(id), created, size);
                         }

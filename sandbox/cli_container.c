@@ -19,6 +19,7 @@
 #include "sandbox/runroot.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/template.h"
 
 static void cleanup_jsonp(json_t **j)
 {
@@ -26,12 +27,18 @@ static void cleanup_jsonp(json_t **j)
 }
 #define cleanup_json __attribute__((cleanup(cleanup_jsonp)))
 
-static const char ps_help[] = "Usage: burrow ps [-a] [-q]\n"
+static const char ps_help[] = "Usage: burrow ps [-a] [-q] [--format FORMAT] [-f FILTER]...\n"
                               "\n"
                               "List containers: the running ones, or all with -a (exited ones with their exit code).\n"
                               "\n"
-                              "  -a, --all     also containers that are not running\n"
-                              "  -q, --quiet   IDs only\n";
+                              "  -a, --all             also containers that are not running\n"
+                              "  -q, --quiet           IDs only\n"
+                              "  --format FORMAT       {{.ID}} {{.Image}} {{.Command}} {{.CreatedAt}} {{.RunningFor}}\n"
+                              "                        {{.Status}} {{.Names}} {{.State}} {{.Mounts}} {{.Ports}}; \"table ...\"\n"
+                              "                        adds a header; \"json\" prints one JSON object per container\n"
+                              "  -f, --filter KEY=VAL  id=PREFIX, name=PART, status=created|running|exited,\n"
+                              "                        ancestor=IMAGE, exited=CODE, volume=NAME|PATH (one key given\n"
+                              "                        twice: either matches)\n";
 static const char stop_help[] = "Usage: burrow stop [-t SECONDS] CONTAINER...\n"
                                 "\n"
                                 "Stop running containers: SIGTERM to the workload, then SIGKILL after SECONDS (default 10).\n";
@@ -110,42 +117,143 @@ static void human_ago(json_int_t then, char *buf, size_t size)
                 snprintf(buf, size, "%lld days ago", d / 86400);
 }
 
-static int ps(struct store *s, bool all, bool quiet)
+static const struct template_field ps_fields[] = {
+        { "ID", "CONTAINER ID" },  { "Image", "IMAGE" },         { "Command", "COMMAND" }, { "CreatedAt", "CREATED AT" },
+        { "RunningFor", "CREATED" }, { "Status", "STATUS" },     { "Names", "NAMES" },     { "State", "STATE" },
+        { "Mounts", "MOUNTS" },    { "Ports", "PORTS" },
+};
+#define PS_FIELDS (sizeof(ps_fields) / sizeof(ps_fields[0]))
+
+struct ps_options {
+        bool all, quiet;
+        const char *format;
+        const char *filters[16];
+        size_t n_filters;
+};
+
+static const char *const ps_filter_keys[] = { "id", "name", "status", "ancestor", "exited", "volume" };
+
+static int ps_filters_check(const struct ps_options *o, struct burrow_error **err)
+{
+        for (size_t i = 0; i < o->n_filters; i++) {
+                const char *eq = strchr(o->filters[i], '=');
+                bool known = false;
+                for (size_t k = 0; eq && k < sizeof(ps_filter_keys) / sizeof(ps_filter_keys[0]); k++)
+                        known |= strlen(ps_filter_keys[k]) == (size_t)(eq - o->filters[i]) &&
+                                 strncmp(o->filters[i], ps_filter_keys[k], (size_t)(eq - o->filters[i])) == 0;
+                if (!known)
+                        return burrow_error_set(err, 0, "unknown filter `%s` (use id=, name=, status=created|running|exited, "
+                                                        "ancestor=IMAGE, exited=CODE or volume=NAME)",
+                                                o->filters[i]);
+                if (strncmp(o->filters[i], "status=", 7) == 0 && strcmp(eq + 1, "created") != 0 && strcmp(eq + 1, "running") != 0 &&
+                    strcmp(eq + 1, "exited") != 0)
+                        return burrow_error_set(err, 0, "filter `%s`: status is created, running or exited", o->filters[i]);
+        }
+        return 0;
+}
+
+/* docker's rules: filters of one key are ORed, different keys ANDed. */
+static bool ps_passes(struct store *s, const struct ps_options *o, json_t *c)
+{
+        for (size_t k = 0; k < sizeof(ps_filter_keys) / sizeof(ps_filter_keys[0]); k++) {
+                const char *key = ps_filter_keys[k];
+                size_t klen = strlen(key);
+                bool seen = false, any = false;
+                for (size_t i = 0; i < o->n_filters; i++) {
+                        const char *f = o->filters[i];
+                        if (strncmp(f, key, klen) != 0 || f[klen] != '=')
+                                continue;
+                        seen = true;
+                        const char *want = f + klen + 1;
+                        const char *id = json_string_value(json_object_get(c, "id"));
+                        const char *status = json_string_value(json_object_get(c, "status"));
+                        if (strcmp(key, "id") == 0)
+                                any |= strncmp(id, want, strlen(want)) == 0;
+                        else if (strcmp(key, "name") == 0)
+                                any |= strstr(json_string_value(json_object_get(c, "name")) ?: "", want) != NULL;
+                        else if (strcmp(key, "status") == 0)
+                                any |= strcmp(status, want) == 0;
+                        else if (strcmp(key, "exited") == 0)
+                                any |= strcmp(status, "exited") == 0 && json_is_integer(json_object_get(c, "exit_code")) &&
+                                       json_integer_value(json_object_get(c, "exit_code")) == strtoll(want, NULL, 10);
+                        else if (strcmp(key, "ancestor") == 0) {
+                                char image_id[DIGEST_STR_LEN + 1];
+                                const char *img = json_string_value(json_object_get(c, "image"));
+                                const char *img_name = json_string_value(json_object_get(c, "image_name"));
+                                any |= (img_name && strcmp(img_name, want) == 0) ||
+                                       (img && store_resolve(s, want, image_id, NULL) == 0 && strcmp(image_id, img) == 0);
+                        } else if (strcmp(key, "volume") == 0) {
+                                cleanup_json json_t *cfg = container_config(s, id, NULL);
+                                size_t b;
+                                json_t *m;
+                                json_array_foreach(json_object_get(json_object_get(cfg, "run"), "binds"), b, m)
+                                {
+                                        const char *v = json_string_value(json_object_get(m, "volume"));
+                                        const char *d = json_string_value(json_object_get(m, "dest"));
+                                        any |= (v && strcmp(v, want) == 0) || (d && strcmp(d, want) == 0);
+                                }
+                        }
+                }
+                if (seen && !any)
+                        return false;
+        }
+        return true;
+}
+
+static int ps(struct store *s, const struct ps_options *o)
 {
         struct burrow_error *err = NULL;
+        if ((o->format && template_check(o->format, ps_fields, PS_FIELDS, &err) < 0) || ps_filters_check(o, &err) < 0)
+                return cli_fail(err);
         cleanup_json json_t *list = container_list(s, &err);
         if (list == NULL)
                 return cli_fail(err);
-        if (!quiet)
-                printf("%-14s %-28s %-24s %-22s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "NAMES");
+        /* a status filter asks for containers that are not running too */
+        bool all = o->all;
+        for (size_t i = 0; i < o->n_filters; i++)
+                all |= strncmp(o->filters[i], "status=", 7) == 0 || strncmp(o->filters[i], "exited=", 7) == 0;
+        if (o->format && !o->quiet)
+                template_header(stdout, o->format, ps_fields, PS_FIELDS);
+        else if (!o->quiet)
+                printf("%-14s %-28s %-24s %-26s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "NAMES");
         size_t i;
         json_t *c;
         json_array_foreach(list, i, c)
         {
                 const char *status = json_string_value(json_object_get(c, "status"));
                 bool running = status && strcmp(status, "running") == 0;
-                if (!all && !running)
+                if ((!all && !running) || !ps_passes(s, o, c))
                         continue;
                 const char *id = json_string_value(json_object_get(c, "id"));
-                if (quiet) {
+                if (o->quiet) {
                         printf("%.12s\n", id);
                         continue;
                 }
-                char command[64] = "";
+                char full_command[1024] = "";
                 size_t k;
                 json_t *a;
                 json_array_foreach(json_object_get(c, "argv"), k, a)
                 {
-                        size_t used = strlen(command);
-                        snprintf(command + used, sizeof(command) - used, "%s%s", k ? " " : "", json_string_value(a));
+                        size_t used = strlen(full_command);
+                        snprintf(full_command + used, sizeof(full_command) - used, "%s%s", k ? " " : "", json_string_value(a));
                 }
-                if (strlen(command) > 22)
+                char command[32];
+                snprintf(command, sizeof(command), "%s", full_command);
+                if (strlen(full_command) > 22)
                         snprintf(command + 19, sizeof(command) - 19, "...");
-                char st[64];
+                char st[64], ago[32] = "";
                 if (running) {
-                        snprintf(st, sizeof(st), "Up");
+                        json_int_t started = json_integer_value(json_object_get(c, "started"));
+                        if (started) {
+                                human_ago(started, ago, sizeof(ago));
+                                char *sp = strstr(ago, " ago");
+                                if (sp)
+                                        *sp = '\0';
+                                snprintf(st, sizeof(st), "Up %s", ago);
+                        } else {
+                                snprintf(st, sizeof(st), "Up");
+                        }
                 } else if (strcmp(status, "exited") == 0 && json_is_integer(json_object_get(c, "exit_code"))) {
-                        char ago[32];
                         human_ago(json_integer_value(json_object_get(c, "finished")), ago, sizeof(ago));
                         snprintf(st, sizeof(st), "Exited (%lld) %s", (long long)json_integer_value(json_object_get(c, "exit_code")),
                                  ago);
@@ -154,14 +262,41 @@ static int ps(struct store *s, bool all, bool quiet)
                 } else {
                         snprintf(st, sizeof(st), "Created");
                 }
-                printf("%-14.12s %-28s \"%s\"%*s %-22s %s\n", id, json_string_value(json_object_get(c, "image_name")) ?: "?",
-                       command, (int)(22 - strlen(command) > 22 ? 0 : 22 - strlen(command)), "", st,
-                       json_string_value(json_object_get(c, "name")) ?: "");
+                const char *image = json_string_value(json_object_get(c, "image_name")) ?: "?";
+                const char *name = json_string_value(json_object_get(c, "name")) ?: "";
+                if (o->format) {
+                        char short_id[13], quoted[1030], mounts[1024] = "", created_ago[32] = "";
+                        snprintf(short_id, sizeof(short_id), "%.12s", id);
+                        snprintf(quoted, sizeof(quoted), "\"%s\"", full_command);
+                        cleanup_json json_t *cfg = container_config(s, id, NULL);
+                        size_t b;
+                        json_t *m;
+                        json_array_foreach(json_object_get(json_object_get(cfg, "run"), "binds"), b, m)
+                        {
+                                size_t used = strlen(mounts);
+                                const char *v = json_string_value(json_object_get(m, "volume"));
+                                snprintf(mounts + used, sizeof(mounts) - used, "%s%s", b ? "," : "",
+                                         v ? v : json_string_value(json_object_get(m, "dest")));
+                        }
+                        struct tm tm;
+                        char created_at[64] = "";
+                        const char *created = json_string_value(json_object_get(c, "created"));
+                        if (created && strptime(created, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+                                time_t t = timegm(&tm);
+                                human_ago(t, created_ago, sizeof(created_ago));
+                                strftime(created_at, sizeof(created_at), "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+                        }
+                        const char *values[PS_FIELDS] = { short_id,   image, quoted, created_at, created_ago,
+                                                          st,         name,  status, mounts,     "" };
+                        template_row(stdout, o->format, ps_fields, values, PS_FIELDS);
+                        continue;
+                }
+                printf("%-14.12s %-28s \"%s\"%*s %-26s %s\n", id, image, command,
+                       (int)(22 - strlen(command) > 22 ? 0 : 22 - strlen(command)), "", st, name);
         }
         return 0;
 }
 
-/* "TERM", "SIGTERM", "15": libc's own names (sigabbrev_np), not a table of ours. */
 static int signal_parse(const char *text, int *sig, struct burrow_error **err)
 {
         char *end;
@@ -457,13 +592,16 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
                 { "quiet", no_argument, NULL, 'q' },
                 { "force", no_argument, NULL, 258 },
                 { "volumes", no_argument, NULL, 'v' },
+                { "format", required_argument, NULL, 259 },
+                { "filter", required_argument, NULL, 260 },
                 { "follow", no_argument, NULL, 257 },
                 { "time", required_argument, NULL, 't' },
                 { "signal", required_argument, NULL, 's' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
-        bool all = false, quiet = false, force = false, follow = false, volumes = false;
+        bool force = false, follow = false, volumes = false;
+        struct ps_options pso = { 0 };
         long timeout = 10;
         int sig = SIGKILL;
         struct burrow_error *err = NULL;
@@ -472,15 +610,21 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
         int opt, token;
         bool is_ps = strcmp(verb, "ps") == 0, is_rm = strcmp(verb, "rm") == 0, is_stop = strcmp(verb, "stop") == 0,
              is_kill = strcmp(verb, "kill") == 0, is_logs = strcmp(verb, "logs") == 0;
-        const char *shorts = is_ps ? "+:aqh" : is_rm ? "+:fvh" : is_stop ? "+:t:h" : is_kill ? "+:s:h" : is_logs ? "+:fh" : "+:h";
+        const char *shorts = is_ps ? "+:aqf:h" : is_rm ? "+:fvh" : is_stop ? "+:t:h" : is_kill ? "+:s:h" : is_logs ? "+:fh" : "+:h";
         while ((opt = cli_next_option(argc, argv, shorts, longs, &token)) != -1) {
                 if (opt == 'h') {
                         cli_container_help(verb, stdout);
                         return 0;
                 } else if (is_ps && opt == 'a') {
-                        all = true;
+                        pso.all = true;
                 } else if (is_ps && opt == 'q') {
-                        quiet = true;
+                        pso.quiet = true;
+                } else if (is_ps && opt == 259) {
+                        pso.format = optarg;
+                } else if (is_ps && (opt == 260 || opt == 'f')) {
+                        if (pso.n_filters >= sizeof(pso.filters) / sizeof(pso.filters[0]))
+                                return cli_fail((burrow_error_set(&err, 0, "at most 16 --filter options"), err));
+                        pso.filters[pso.n_filters++] = optarg;
                 } else if (is_rm && (opt == 'f' || opt == 258)) {
                         force = true;
                 } else if (is_rm && opt == 'v') {
@@ -516,7 +660,7 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
         if (runroot_ensure(runroot, &err) < 0 || store_open(root, &s, &err) < 0)
                 return cli_fail(err);
         if (is_ps)
-                return ps(s, all, quiet);
+                return ps(s, &pso);
         struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
         int code = 0;
         for (int i = 0; i < nargs; i++) {

@@ -762,3 +762,34 @@ fresh" ]
     run b run --rm oci:img sh -c "kill -0 $host_pid 2>/dev/null || echo hidden"
     [ "$output" = hidden ]
 }
+
+@test "ps --format (fields, table, json) and --filter (status, exited, name, ancestor, volume); bad ones are refused" {
+    b run --name ok oci:img true
+    b run --name three oci:img sh -c 'exit 3' || true
+    b run -d --name up -v psvol:/v oci:img sleep 12345 >/dev/null
+    run b ps --format '{{.Names}} {{ .State }}'
+    [ "$output" = "up running" ]
+    run b ps -a --format 'table {{.Names}}\t{{.Status}}'
+    [ "${lines[0]}" = "$(printf 'NAMES\tSTATUS')" ]
+    assert_output_has "^three	Exited \(3\) "
+    assert_output_has "^up	Up "
+    run b ps -a -f status=exited -f exited=3 --format '{{.Names}}'
+    [ "$output" = three ]
+    run b ps -f exited=0 --format '{{.Names}}'   # a status filter looks at stopped ones without -a
+    [ "$output" = ok ]
+    run b ps -a -f name=thr -f name=ok --format '{{.Names}}'
+    [ "$(echo "$output" | sort | tr '\n' ' ')" = "ok three " ]
+    run b ps -a -f ancestor=oci:img -q
+    [ "$(echo "$output" | wc -l)" = 3 ]
+    run b ps -a -f volume=psvol --format json
+    [ "$(jq -r .Names <<<"$output")" = up ]
+    [ "$(jq -r .Mounts <<<"$output")" = psvol ]
+    run b ps --format '{{.Nope}}'
+    assert_status 125
+    assert_output_has "not a field I know"
+    run b ps -f colour=red
+    assert_status 125
+    assert_output_has "unknown filter"
+    b rm -f up ok three >/dev/null
+    b volume rm psvol >/dev/null
+}
