@@ -59,17 +59,23 @@ int runroot_ensure(const char *dir, struct burrow_error **err)
 
 int runroot_state_write(const char *runroot, const char *id, pid_t pid, const char *rootfs, struct burrow_error **err)
 {
-        cleanup_free char *containers = NULL, *dir = NULL, *tmp = NULL, *final = NULL;
+        cleanup_free char *containers = NULL, *dir = NULL, *building = NULL, *tmp = NULL, *final = NULL;
         if (asprintf(&containers, "%s/containers", runroot) < 0 || asprintf(&dir, "%s/%s", containers, id) < 0 ||
-            asprintf(&tmp, "%s/state.json.tmp", dir) < 0 || asprintf(&final, "%s/state.json", dir) < 0)
+            asprintf(&building, "%s/.%s", containers, id) < 0 || asprintf(&tmp, "%s/state.json.tmp", building) < 0 ||
+            asprintf(&final, "%s/state.json", building) < 0)
                 return burrow_error_set(err, ENOMEM, "state path");
         if (mkdir(containers, 0700) < 0 && errno != EEXIST)
                 return burrow_error_set(err, errno, "creating `%s`", containers);
-        if (mkdir(dir, 0700) < 0)
-                return burrow_error_set(err, errno, "creating `%s`", dir);
-        cleanup_close int lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0)
-                return burrow_error_set(err, errno, "locking `%s`", dir);
+        /* made under a dot name (which runroot_prune_stale passes over) and locked before it
+         * gets its real name: a concurrent prune never sees it unlocked */
+        if (mkdir(building, 0700) < 0)
+                return burrow_error_set(err, errno, "creating `%s`", building);
+        cleanup_close int lock = open(building, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
+                int e = errno;
+                rmdir(building);
+                return burrow_error_set(err, e, "locking `%s`", building);
+        }
         json_t *state = json_pack("{s:s, s:I, s:s, s:s, s:I}", "id", id, "pid", (json_int_t)pid, "rootfs", rootfs,
                                   "status", "running", "started", (json_int_t)time(NULL));
         if (state == NULL)
@@ -80,8 +86,8 @@ int runroot_state_write(const char *runroot, const char *id, pid_t pid, const ch
                 return burrow_error_set(err, ENOMEM, "building `%s`", final);
         if (write_file_at(AT_FDCWD, tmp, text, strlen(text), 0600, err) < 0)
                 return -1;
-        if (rename(tmp, final) < 0)
-                return burrow_error_set(err, errno, "renaming `%s` into place", tmp);
+        if (rename(tmp, final) < 0 || rename(building, dir) < 0)
+                return burrow_error_set(err, errno, "renaming `%s` into place", building);
         return steal_fd(&lock);
 }
 

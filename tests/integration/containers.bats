@@ -793,3 +793,73 @@ fresh" ]
     b rm -f up ok three >/dev/null
     b volume rm psvol >/dev/null
 }
+
+@test "kill -9 of the -d supervisor: the container, its FUSE daemon and its mounts go; ps shows it exited; rm works" {
+    for driver in overlay $(fuse_usable && echo fuse-overlayfs); do
+        id=$(b run -d --name "sv-$driver" --storage-driver $driver oci:img \
+            sh -c 'test -e /restarted && exit 0; touch /restarted; exec sleep 12346')
+        for _ in $(seq 100); do pgrep -u "$(id -u)" -f '^sleep 12346' >/dev/null && break; sleep 0.1; done
+        init=$(jq -r .pid "$STORE/containers/$id/state.json")
+        supervisor=$(awk '/^PPid:/ { print $2 }' "/proc/$init/status")
+        [ "$supervisor" -gt 1 ]
+        tr "\\0" " " <"/proc/$supervisor/cmdline" | grep -q "run -d --name sv-$driver"
+        kill -9 "$supervisor"
+        for _ in $(seq 50); do pgrep -u "$(id -u)" -f '^sleep 12346' >/dev/null || break; sleep 0.1; done
+        ! pgrep -u "$(id -u)" -f '^sleep 12346'
+        for _ in $(seq 50); do pgrep -u "$(id -u)" -x fuse-overlayfs >/dev/null || break; sleep 0.1; done
+        ! pgrep -u "$(id -u)" -x fuse-overlayfs
+        ! grep -q "$STORE" /proc/self/mountinfo
+        run b ps -a
+        assert_output_has "Exited \(unknown\) +sv-$driver$"
+        run b exec "sv-$driver" true
+        assert_status 125
+        run b start -a "sv-$driver"   # it runs again, on the layer it had
+        assert_status 0
+        run b rm "sv-$driver"
+        assert_status 0
+    done
+}
+
+@test "32 burrow run --rm in parallel on one store: each exits 0 with its own output" {
+    for i in $(seq 32); do
+        "$BURROW" --root "$STORE" run --rm oci:img sh -c "echo run-$i" >"$BATS_TEST_TMPDIR/out.$i" 2>&1 3>&- &
+    done
+    fails=0
+    for job in $(jobs -p); do wait "$job" || fails=$((fails + 1)); done
+    [ "$fails" = 0 ] || { cat "$BATS_TEST_TMPDIR"/out.* >&2; false; }
+    for i in $(seq 32); do
+        [ "$(cat "$BATS_TEST_TMPDIR/out.$i")" = "run-$i" ] || { echo "run $i: $(cat "$BATS_TEST_TMPDIR/out.$i")" >&2; false; }
+    done
+    run b ps -a -q
+    [ -z "$output" ]
+    [ -z "$(ls -A "$STORE/containers")" ]
+}
+
+@test "an image whose config is broken: a clear error naming it, exit 125, no container made" {
+    # the same layout with Env holding a number: digest-correct, so only burrow run can object
+    bad="$BATS_TEST_TMPDIR/bad"
+    cp -a "$LAYOUT" "$bad"
+    manifest=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "img") | .digest' "$bad/index.json")
+    mf="$bad/blobs/sha256/${manifest#sha256:}"
+    cfg=$(jq -r .config.digest "$mf")
+    jq -c '.config.Env = [1]' "$bad/blobs/sha256/${cfg#sha256:}" >"$BATS_TEST_TMPDIR/config.json"
+    new=$(sha256sum "$BATS_TEST_TMPDIR/config.json" | cut -d' ' -f1)
+    cp "$BATS_TEST_TMPDIR/config.json" "$bad/blobs/sha256/$new"
+    jq -c --arg d "sha256:$new" --argjson s "$(stat -c %s "$BATS_TEST_TMPDIR/config.json")" '.config.digest = $d | .config.size = $s' \
+        "$mf" >"$BATS_TEST_TMPDIR/manifest.json"
+    mnew=$(sha256sum "$BATS_TEST_TMPDIR/manifest.json" | cut -d' ' -f1)
+    cp "$BATS_TEST_TMPDIR/manifest.json" "$bad/blobs/sha256/$mnew"
+    jq -c --arg d "sha256:$mnew" --argjson s "$(stat -c %s "$BATS_TEST_TMPDIR/manifest.json")" \
+        '.manifests = [.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "img") |
+          .digest = $d | .size = $s | .annotations["org.opencontainers.image.ref.name"] = "broken"]' \
+        "$bad/index.json" >"$BATS_TEST_TMPDIR/index.json"
+    cp "$BATS_TEST_TMPDIR/index.json" "$bad/index.json"
+    b load -i "$bad" >/dev/null
+    run b run --rm bad:broken true
+    assert_status 125
+    assert_output_has "the image's Env holds something that is not a string"
+    run b create bad:broken true
+    assert_status 125
+    run b ps -a -q
+    [ -z "$output" ]
+}
