@@ -113,9 +113,14 @@ void runroot_prune_stale(const char *runroot)
         top = -1; /* owned by d now */
         struct dirent *de;
         while ((de = readdir(d)) != NULL) {
-                if (de->d_name[0] == '.')
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
                 cleanup_close int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                struct stat st;
+                /* ".ID": one being made (unlocked for a moment after mkdir), or one whose burrow
+                 * was killed in that moment: only the latter is old */
+                if (de->d_name[0] == '.' && (fd < 0 || fstat(fd, &st) < 0 || time(NULL) - st.st_mtime < 60))
+                        continue;
                 if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
                         continue; /* alive, or not ours to judge */
                 unlinkat(fd, "state.json", 0);

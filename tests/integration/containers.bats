@@ -156,7 +156,7 @@ layer_tree() { # every file of the image's layers, to show they never change
     pid=$!
     for _ in $(seq 100); do b ps -q | grep -q . && break; sleep 0.1; done
     run b ps
-    assert_output_has " Up +runner$"
+    assert_output_has " Up .* +runner$"
     run b rm runner
     assert_status 125
     assert_output_has "is running: stop it first, or use \`burrow rm -f\`"
@@ -365,7 +365,7 @@ wait_running() { # name
     [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000 ]
     [[ "$id" =~ ^[0-9a-f]{64}$ ]]
     run b ps
-    assert_output_has "^${id:0:12} .* Up +bg$"
+    assert_output_has "^${id:0:12} .* Up .* +bg$"
     for _ in $(seq 50); do [ "$(b logs bg | wc -l)" -ge 2 ] && break; sleep 0.1; done
     run b logs bg
     [ "${lines[0]}" = up ]
@@ -466,7 +466,7 @@ wait_running() { # name
     assert_status 125
     assert_output_has "already running"
     run b ps
-    assert_output_has " Up +twice$"
+    assert_output_has " Up .* +twice$"
     b rm -f twice
 }
 

@@ -320,7 +320,7 @@ teardown() { common_teardown; }
     run env -u XDG_RUNTIME_DIR "$BURROW" run --rootfs "$ROOTFS" true
     assert_status 0
     [ "$(stat -c '%a %u' "/tmp/burrow-$(id -u)")" = "700 $(id -u)" ]
-    [ -z "$(ls -A "/tmp/burrow-$(id -u)/containers")" ]   # no state left after exit, stale state pruned
+    [ -z "$(ls "/tmp/burrow-$(id -u)/containers")" ]   # no state left after exit, stale state pruned (.ID: one being made)
     mkdir -p "$BATS_TEST_TMPDIR/xdg"
     chmod 700 "$BATS_TEST_TMPDIR/xdg"
     run env XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR/xdg" "$BURROW" run --rootfs "$ROOTFS" true

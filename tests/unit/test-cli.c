@@ -88,7 +88,7 @@ int main(void)
                 { 3, ARGV("run", "-v", "/tmp"), "HOST-PATH:CONTAINER-PATH" },
                 { 3, ARGV("run", "-v", "/tmp:rel"), "must be absolute" },
                 { 3, ARGV("run", "-v", "/tmp:/x:rx"), "unknown option `rx`" },
-                { 3, ARGV("run", "-v", "name:/x"), "must be absolute or start with ./" },
+                { 3, ARGV("run", "-v", "na/me:/x"), "neither a host path" },
                 { 3, ARGV("run", "-v", "/does/not/exist:/x"), "bind source `/does/not/exist`" },
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
