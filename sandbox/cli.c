@@ -84,8 +84,8 @@ static const char run_help[] =
         "  --rootfs DIR              directory to use as the container's / (instead of IMAGE)\n"
         "  --name NAME               name of the container (default: a generated one)\n"
         "  --entrypoint CMD          replace the image's entrypoint (\"\" clears it)\n"
-        "  --storage-driver DRIVER   overlay (kernel overlayfs) or fuse-overlayfs (default: the\n"
-        "                            store's, probed once)\n"
+        "  --storage-driver DRIVER   overlay (kernel overlayfs), fuse-overlayfs or vfs (a full copy;\n"
+        "                            the last resort); default: the store's, probed once\n"
         "  --pull POLICY             missing (default: pull IMAGE if the store lacks it), always, never\n"
         "  -v, --volume HOST:CTR[:ro]  bind-mount HOST (absolute, or starting with ./) at CTR\n"
         "  -v, --volume NAME:CTR[:ro]  mount the volume NAME at CTR (made if missing; an empty one\n"
@@ -440,8 +440,9 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                                 return burrow_error_set(err, 0, "--pull is missing, always or never, not `%s`", optarg);
                         break;
                 case OPT_STORAGE_DRIVER:
-                        if (strcmp(optarg, "overlay") != 0 && strcmp(optarg, "fuse-overlayfs") != 0)
-                                return burrow_error_set(err, 0, "--storage-driver is overlay (kernel overlayfs) or fuse-overlayfs, not `%s`",
+                        if (strcmp(optarg, "overlay") != 0 && strcmp(optarg, "fuse-overlayfs") != 0 && strcmp(optarg, "vfs") != 0)
+                                return burrow_error_set(err, 0, "--storage-driver is overlay (kernel overlayfs), fuse-overlayfs or vfs "
+                                                                "(a copy), not `%s`",
                                                         optarg);
                         if (set_string(&cfg->storage_driver, optarg, "--storage-driver", err) < 0)
                                 return -1;

@@ -213,6 +213,10 @@ fuse_usable() {
     run b run --rm --storage-driver fuse-overlayfs oci:img sh -c "$tree"
     assert_status 0
     [ "$output" = "$kernel" ] || { diff <(echo "$kernel") <(echo "$output") >&2; false; }
+    # and the copy: whiteouts and opaque directories applied as it is made
+    run b run --rm --storage-driver vfs oci:img sh -c "$tree"
+    assert_status 0
+    [ "$output" = "$kernel" ] || { diff <(echo "$kernel") <(echo "$output") >&2; false; }
     [[ "$kernel" != *"/etc/gone "* ]]
     [[ "$kernel" == *"/opq/new "* ]]
     [[ "$kernel" != *"/opq/old "* ]]
@@ -549,7 +553,7 @@ commit_and_check() { # $1: storage driver
     [[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]]
     new=$output
     # the image has the changes, under every driver
-    for driver in overlay $(fuse_usable && echo fuse-overlayfs); do
+    for driver in overlay vfs $(fuse_usable && echo fuse-overlayfs); do
         run b run --rm --storage-driver $driver "mine:$1" sh -c \
             'cat /newfile; ls /srv/app; test -e /bin/vi || echo vi-gone; cat /opq/new; test -e /etc/gone || echo etc-gone;
              stat -c %i /newfile /hardlink | uniq | wc -l'
@@ -589,6 +593,17 @@ etc-gone
 @test "commit and export of a container on fuse-overlayfs" {
     fuse_usable || skip "/dev/fuse is not usable by $(id -un) or fuse-overlayfs is missing (see burrow info)"
     commit_and_check fuse-overlayfs
+}
+
+@test "vfs: the tree is the image's; the container's changes stay its own; commit and export" {
+    run b run --rm --storage-driver vfs oci:img sh -c 'cat /opq/new; test -e /opq/old || echo old-gone; test -e /etc/gone || echo gone'
+    assert_status 0
+    [ "$output" = "new
+old-gone
+gone" ]
+    commit_and_check vfs
+    run b info
+    assert_output_has "^storage driver"
 }
 
 @test "export: -o writes a file whole; a terminal is refused; a running container can be exported" {
