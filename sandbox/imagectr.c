@@ -468,7 +468,7 @@ static int load_container(struct burrow_run_config *eff, struct image_ctr *ic, s
         eff->ready_fd = now.ready_fd;
         /* stdin only when made with -i and attached with -i; a terminal only when attached */
         eff->interactive = ic->stored.interactive && now.interactive;
-        eff->tty = ic->stored.tty && !now.detach;
+        eff->tty = ic->stored.tty; /* detached, the terminal is there for burrow attach */
         ic->created = true;
         ic->existing = true;
         return 0;

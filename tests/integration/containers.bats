@@ -384,9 +384,9 @@ wait_running() { # name
     [ "$output" = 5 ]
     run b rm bg
     assert_status 0
-    run b run -d -t oci:img true
+    run b run -d -i oci:img true
     assert_status 125
-    assert_output_has "leave out -i and -t"
+    assert_output_has "-d with -i needs -t"
     run b run --rm oci:img true
     run b run --name fg oci:img true
     run b logs fg
@@ -877,4 +877,36 @@ fresh" ]
     assert_status 125
     run b ps -a -q
     [ -z "$output" ]
+}
+
+@test "run -dit, then attach: typing reaches it, ctrl-p ctrl-q detaches and leaves it running; its exit code ends attach" {
+    command -v script >/dev/null || skip "script(1) missing (bsdutils): it gives attach a terminal"
+    b run -dit --name term oci:img sh >/dev/null
+    run bash -c "(sleep 0.5; printf 'echo hello-\$((6*7))\r'; sleep 0.5; printf '\020\021') |
+                 script -qec '$BURROW --root $STORE attach term' /dev/null"
+    assert_status 0
+    assert_output_has "^hello-42"
+    run b ps --format '{{.Names}} {{.State}}'
+    [ "$output" = "term running" ]
+    # other keys, and the container's end
+    run bash -c "(sleep 0.5; printf '\030'; sleep 0.3; printf 'exit 3\r'; sleep 2) |
+                 script -qec '$BURROW --root $STORE attach --detach-keys ctrl-x term; echo attach-status=\$?' /dev/null"
+    assert_output_has "attach-status=0"   # ctrl-x detached before exit was typed
+    run bash -c "(sleep 0.5; printf 'exit 3\r'; sleep 2) |
+                 script -qec '$BURROW --root $STORE attach term; echo attach-status=\$?' /dev/null"
+    assert_output_has "attach-status=3"
+    run b logs term
+    assert_output_has "hello-42"
+    b rm term >/dev/null
+    # no terminal, nothing to attach to; bad keys
+    b run -d --name quiet oci:img sleep 12345 >/dev/null
+    run b attach quiet
+    assert_status 125
+    assert_output_has "not started with -t .*burrow logs -f quiet"
+    run b attach --detach-keys ctrl-1 quiet
+    assert_status 125
+    assert_output_has "not a control key"
+    b rm -f quiet >/dev/null
+    run b attach quiet
+    assert_status 125
 }
