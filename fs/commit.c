@@ -23,6 +23,7 @@
 #include "fs/image.h"
 #include "fs/layer.h"
 #include "fs/reference.h"
+#include "fs/vfs.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
@@ -263,6 +264,7 @@ struct tree_job {
         const char *id;
         int fd;
         bool fuse;        /* the container runs on fuse-overlayfs (its whiteouts may be .wh. files) */
+        bool vfs;         /* the container is a copy (fs/vfs.h): no layers to assemble */
         bool writable;    /* mount its writable layer as the upper one (it must not be running) */
         json_t *layers;   /* diffIDs, bottom first */
         container_tree_fn fn;
@@ -279,7 +281,7 @@ static int diff_worker(void *arg, void *result, struct burrow_error **err)
         struct archive *out;
         if (tar_open(job->fd, true, &out, err) < 0)
                 return -1;
-        if (tar_tree(dir, out, true, err) < 0) {
+        if ((job->vfs ? vfs_diff(job->s, job->id, out, err) : tar_tree(dir, out, true, err)) < 0) {
                 archive_free(out);
                 return -1;
         }
@@ -312,7 +314,9 @@ static int tree_worker(void *arg, void *result, struct burrow_error **err)
         snprintf(merged, sizeof(merged), "%s/containers/%s/merged", real, job->id);
         size_t n = json_array_size(job->layers);
         pid_t fuse = -1;
-        if (!job->fuse) {
+        if (job->vfs) {
+                /* the copy is the tree: nothing to mount */
+        } else if (!job->fuse) {
                 cleanup_free char *opts = NULL;
                 if (container_overlay_options(job->s, job->layers, job->id, !job->writable, &opts, err) < 0)
                         return -1;
@@ -391,12 +395,13 @@ int container_tree_run(struct store *s, const struct store_ns *ns, const char *i
                 return -1;
         const char *driver = json_string_value(json_object_get(cfg, "driver"));
         struct tree_job job = { .s = s, .id = id, .fd = -1, .fuse = driver && strcmp(driver, "fuse-overlayfs") == 0,
-                                .writable = writable, .layers = json_object_get(cfg, "layers"), .fn = fn, .arg = arg };
+                                .vfs = driver && strcmp(driver, "vfs") == 0, .writable = writable,
+                                .layers = json_object_get(cfg, "layers"), .fn = fn, .arg = arg };
         if (!json_is_array(job.layers))
                 return burrow_error_set(err, 0, "container %.12s lists no layers in its config.json", id);
         /* make the short links here: the worker's namespace may not write the store's l/ */
         cleanup_free char *unused = NULL;
-        if (!job.fuse && container_overlay_options(s, job.layers, id, !writable, &unused, err) < 0)
+        if (!job.fuse && !job.vfs && container_overlay_options(s, job.layers, id, !writable, &unused, err) < 0)
                 return -1;
         /* a writable layer has one writer: it may not start meanwhile */
         cleanup_close int running = writable ? container_lock_running(s, id, err) : -1;
@@ -549,7 +554,8 @@ int container_commit(struct store *s, const struct store_ns *ns, const char *id,
         cleanup_close int tmp = tmpfile_in_store(s, err);
         if (tmp < 0)
                 return -1;
-        struct tree_job job = { .s = s, .id = id, .fd = tmp };
+        const char *driver = json_string_value(json_object_get(ctr, "driver"));
+        struct tree_job job = { .s = s, .id = id, .fd = tmp, .vfs = driver && strcmp(driver, "vfs") == 0 };
         if (store_ns_run(s, ns, diff_worker, &job, NULL, 0, err) < 0)
                 return burrow_error_wrap(err, "writing the changes of container %.12s", id);
         if (lseek(tmp, 0, SEEK_SET) < 0)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "sandbox/attach.h"
 #include "sandbox/cp.h"
 #include "sandbox/enter.h"
 #include "sandbox/imagectr.h"
@@ -32,6 +33,7 @@ static const char overview[] =
         "  create    make a container from an image without starting it\n"
         "  start     start a created or stopped container (-a: in the foreground)\n"
         "  exec      run a command in a running container\n"
+        "  attach    connect your terminal to a container started with -t\n"
         "  commit    make an image of a container's changes\n"
         "  export    write a container's file tree as a tar\n"
         "  cp        copy files between a container and the host\n"
@@ -84,8 +86,8 @@ static const char run_help[] =
         "  --rootfs DIR              directory to use as the container's / (instead of IMAGE)\n"
         "  --name NAME               name of the container (default: a generated one)\n"
         "  --entrypoint CMD          replace the image's entrypoint (\"\" clears it)\n"
-        "  --storage-driver DRIVER   overlay (kernel overlayfs) or fuse-overlayfs (default: the\n"
-        "                            store's, probed once)\n"
+        "  --storage-driver DRIVER   overlay (kernel overlayfs), fuse-overlayfs or vfs (a full copy;\n"
+        "                            the last resort); default: the store's, probed once\n"
         "  --pull POLICY             missing (default: pull IMAGE if the store lacks it), always, never\n"
         "  -v, --volume HOST:CTR[:ro]  bind-mount HOST (absolute, or starting with ./) at CTR\n"
         "  -v, --volume NAME:CTR[:ro]  mount the volume NAME at CTR (made if missing; an empty one\n"
@@ -116,7 +118,8 @@ static const char run_help[] =
         "                            single-ID map), single, or keep-id (your UID/GID inside = yours outside)\n"
         "  --group-add GID           add a supplementary group (repeatable; needs a GID range)\n"
         "  -d, --detach              run in the background: print the container's ID and return;\n"
-        "                            its output goes to its log (burrow logs)\n"
+        "                            its output goes to its log (burrow logs); with -t (and -i),\n"
+        "                            `burrow attach` reaches its terminal\n"
         "  --rm                      remove the container and its writable layer when it exits\n"
         "                            (--rootfs runs keep nothing in any case)\n"
         "  -h, --help                show this help\n"
@@ -177,6 +180,16 @@ static const char cp_help[] =
         "reads or writes a tar stream. Copied into a container, files belong to its root; copied\n"
         "out, to you.\n";
 
+static const char attach_help[] =
+        "Usage: burrow attach [--detach-keys KEYS] [--no-stdin] CONTAINER\n"
+        "\n"
+        "Connect your terminal to a running container started with -t (run -dit, start): its output\n"
+        "here, your typing to it, window size changes passed on. KEYS (default ctrl-p,ctrl-q) detach\n"
+        "and leave it running. Exit status: the container's, when it ends while attached.\n"
+        "\n"
+        "  --detach-keys KEYS   comma-separated ctrl-X or single characters\n"
+        "  --no-stdin           output only\n";
+
 static const char version_help[] = "Usage: burrow version\n\nShow burrow's version.\n";
 static const char help_help[] = "Usage: burrow help [VERB]\n\nShow help for VERB, or the overview.\n";
 
@@ -184,7 +197,7 @@ static const struct {
         const char *verb;
         const char *help;
 } verbs[] = {
-        { "run", run_help }, { "create", create_help }, { "start", start_help }, { "exec", exec_help }, { "cp", cp_help }, { "info", info_help }, { "unshare", unshare_help }, { "version", version_help }, { "help", help_help },
+        { "run", run_help }, { "create", create_help }, { "start", start_help }, { "exec", exec_help }, { "cp", cp_help }, { "attach", attach_help }, { "info", info_help }, { "unshare", unshare_help }, { "version", version_help }, { "help", help_help },
 };
 
 int cli_help(const char *verb, FILE *out)
@@ -440,8 +453,9 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                                 return burrow_error_set(err, 0, "--pull is missing, always or never, not `%s`", optarg);
                         break;
                 case OPT_STORAGE_DRIVER:
-                        if (strcmp(optarg, "overlay") != 0 && strcmp(optarg, "fuse-overlayfs") != 0)
-                                return burrow_error_set(err, 0, "--storage-driver is overlay (kernel overlayfs) or fuse-overlayfs, not `%s`",
+                        if (strcmp(optarg, "overlay") != 0 && strcmp(optarg, "fuse-overlayfs") != 0 && strcmp(optarg, "vfs") != 0)
+                                return burrow_error_set(err, 0, "--storage-driver is overlay (kernel overlayfs), fuse-overlayfs or vfs "
+                                                                "(a copy), not `%s`",
                                                         optarg);
                         if (set_string(&cfg->storage_driver, optarg, "--storage-driver", err) < 0)
                                 return -1;
@@ -546,8 +560,9 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 return -1;
         if (cfg->uts_host && cfg->hostname)
                 return burrow_error_set(err, 0, "--hostname needs a UTS namespace of the container's own: leave out --uts=host");
-        if (cfg->detach && (cfg->interactive || cfg->tty))
-                return burrow_error_set(err, 0, "-d runs the container with no terminal and no input: leave out -i and -t");
+        if (cfg->detach && cfg->interactive && !cfg->tty)
+                return burrow_error_set(err, 0, "-d with -i needs -t: input reaches a detached container through `burrow "
+                                                "attach`, which relays a terminal");
         for (size_t i = 0; cfg->rootfs && i < cfg->n_binds; i++)
                 if (cfg->binds[i].volume || cfg->binds[i].anonymous)
                         return burrow_error_set(err, 0, "volumes live in the store, with image containers: with --rootfs, bind a "
@@ -830,6 +845,43 @@ static int cmd_cp(const struct burrow_global *global, int argc, char **argv)
         return 0;
 }
 
+static int cmd_attach(const struct burrow_global *global, int argc, char **argv)
+{
+        enum { OPT_KEYS = 256, OPT_NO_STDIN };
+        static const struct option longs[] = {
+                { "detach-keys", required_argument, NULL, OPT_KEYS },
+                { "no-stdin", no_argument, NULL, OPT_NO_STDIN },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct burrow_error *err = NULL;
+        const char *keys = NULL;
+        bool no_stdin = false;
+        optind = 0;
+        opterr = 0;
+        int opt, token;
+        while ((opt = cli_next_option(argc, argv, "+:h", longs, &token)) != -1) {
+                if (opt == 'h') {
+                        cli_help("attach", stdout);
+                        return 0;
+                } else if (opt == OPT_KEYS) {
+                        keys = optarg;
+                } else if (opt == OPT_NO_STDIN) {
+                        no_stdin = true;
+                } else {
+                        return cli_fail((cli_option_error("attach", argv[token], opt, &err), err));
+                }
+        }
+        if (argc - optind != 1)
+                return cli_fail((burrow_error_set(&err, 0, "usage: burrow attach [--detach-keys KEYS] [--no-stdin] CONTAINER"),
+                                 err));
+        int code = 0;
+        bool detached = false;
+        if (burrow_attach(global, argv[optind], keys, no_stdin, &code, &detached, &err) < 0)
+                return cli_fail(err);
+        return code;
+}
+
 static int cmd_no_args(const char *verb, int argc, char **argv)
 {
         if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -904,6 +956,8 @@ int cli_main(int argc, char **argv)
                 code = cmd_exec(&global, vargc, vargv);
         } else if (strcmp(verb, "cp") == 0) {
                 code = cmd_cp(&global, vargc, vargv);
+        } else if (strcmp(verb, "attach") == 0) {
+                code = cmd_attach(&global, vargc, vargv);
         } else if (strcmp(verb, "volume") == 0) {
                 code = cli_volume_main(&global, vargc, vargv);
         } else if (strcmp(verb, "info") == 0) {

@@ -21,6 +21,7 @@
 
 #include "fs/nsexec.h"
 #include "fs/registry.h"
+#include "fs/vfs.h"
 #include "fs/volume.h"
 #include "sandbox/info.h"
 #include "util/fsutil.h"
@@ -74,14 +75,21 @@ static json_t *strv_to_json(char *const *v)
         return a;
 }
 
+const char *storage_driver_name(enum storage_driver d)
+{
+        return d == DRIVER_OVERLAY ? "overlay" : d == DRIVER_FUSE_OVERLAYFS ? "fuse-overlayfs" : "vfs";
+}
+
 int storage_driver_parse(const char *text, enum storage_driver *out, struct burrow_error **err)
 {
         if (text == NULL || strcmp(text, "overlay") == 0)
                 *out = DRIVER_OVERLAY;
         else if (strcmp(text, "fuse-overlayfs") == 0)
                 *out = DRIVER_FUSE_OVERLAYFS;
+        else if (strcmp(text, "vfs") == 0)
+                *out = DRIVER_VFS;
         else
-                return burrow_error_set(err, 0, "--storage-driver is overlay or fuse-overlayfs, not `%s`", text);
+                return burrow_error_set(err, 0, "--storage-driver is overlay, fuse-overlayfs or vfs, not `%s`", text);
         return 0;
 }
 
@@ -102,10 +110,14 @@ static int default_driver(struct store *s, enum storage_driver *out, struct burr
         else if (fuse && access("/dev/fuse", R_OK | W_OK) == 0)
                 pick = "fuse-overlayfs";
         else
-                return burrow_error_set(err, 0, "no way to assemble a container's root filesystem here: kernel overlayfs in a "
-                                                "user namespace needs Linux >= 5.11, and fuse-overlayfs needs the program and a "
-                                                "usable /dev/fuse (see `burrow info` for what to fix)");
-        burrow_info("the store `%s` uses the %s storage driver", s->root, pick);
+                pick = "vfs";
+        if (strcmp(pick, "vfs") == 0)
+                burrow_warn("the store `%s` uses the vfs storage driver: every container is a full copy of its image (slow to "
+                            "make, and as big as the image). Kernel overlayfs in a user namespace needs Linux >= 5.11; "
+                            "fuse-overlayfs needs the program and a usable /dev/fuse (see `burrow info`)",
+                            s->root);
+        else
+                burrow_info("the store `%s` uses the %s storage driver", s->root, pick);
         json_object_set_new(meta, "driver", json_string(pick));
         cleanup_close int lock = store_lock(s, err);
         if (lock < 0 || store_write_json_at(s->fd, "store.json", meta, err) < 0)
@@ -413,7 +425,7 @@ static int make_container(const struct store_ns *ns, struct burrow_run_config *e
                 json_array_append(layers, json_object_get(l, "diff_id"));
         const char *stop_signal = json_string_value(json_object_get(c, "StopSignal"));
         cleanup_json json_t *record = json_pack("{s:o, s:s, s:s, s:O, s:o}", "argv", strv_to_json(ic->argv), "image_name",
-                                                eff->image, "driver", ic->driver == DRIVER_OVERLAY ? "overlay" : "fuse-overlayfs",
+                                                eff->image, "driver", storage_driver_name(ic->driver),
                                                 "layers", layers, "run", burrow_run_config_to_json(eff));
         if (record == NULL)
                 return burrow_error_set(err, ENOMEM, "container record");
@@ -428,6 +440,8 @@ static int make_container(const struct store_ns *ns, struct burrow_run_config *e
                 return -1;
         ic->created = true;
         ic->layers = json_incref(layers);
+        if (ic->driver == DRIVER_VFS && vfs_populate(ic->store, ic->ns_plan, ic->id, layers, err) < 0)
+                return -1;
         return 0;
 }
 
@@ -454,7 +468,7 @@ static int load_container(struct burrow_run_config *eff, struct image_ctr *ic, s
         eff->ready_fd = now.ready_fd;
         /* stdin only when made with -i and attached with -i; a terminal only when attached */
         eff->interactive = ic->stored.interactive && now.interactive;
-        eff->tty = ic->stored.tty && !now.detach;
+        eff->tty = ic->stored.tty; /* detached, the terminal is there for burrow attach */
         ic->created = true;
         ic->existing = true;
         return 0;
@@ -464,10 +478,10 @@ static int load_container(struct burrow_run_config *eff, struct image_ctr *ic, s
 static int ready_to_run(struct image_ctr *ic, struct burrow_error **err)
 {
         cleanup_free char *opts = NULL;
-        if (container_overlay_options(ic->store, ic->layers, ic->id, false, &opts, err) < 0)
+        if (ic->driver != DRIVER_VFS && container_overlay_options(ic->store, ic->layers, ic->id, false, &opts, err) < 0)
                 return -1;
         /* userxattr: the opaque marks are user.overlay.opaque (trusted.* is root's) */
-        if (asprintf(&ic->overlay_opts, "%s,userxattr", opts) < 0) {
+        if (asprintf(&ic->overlay_opts, "%s,userxattr", opts ? opts : "") < 0) {
                 ic->overlay_opts = NULL;
                 return burrow_error_set(err, ENOMEM, "overlay options");
         }

@@ -14,9 +14,11 @@
 enum storage_driver {
         DRIVER_OVERLAY,        /* kernel overlayfs, mounted by the container's own child */
         DRIVER_FUSE_OVERLAYFS, /* fuse-overlayfs, run by burrow outside the container's PID namespace */
+        DRIVER_VFS,            /* a full copy of the layers (fs/vfs.h): no mount at all, the last resort */
 };
-/* "overlay" or "fuse-overlayfs" (--storage-driver). */
+/* "overlay", "fuse-overlayfs" or "vfs" (--storage-driver). */
 int storage_driver_parse(const char *text, enum storage_driver *out, struct burrow_error **err);
+const char *storage_driver_name(enum storage_driver d);
 
 struct image_ctr {
         enum storage_driver driver;

@@ -25,6 +25,7 @@
 
 #include "fs/rootfs.h"
 #include "net/net.h"
+#include "sandbox/attach.h"
 #include "sandbox/enter.h"
 #include "sandbox/exec.h"
 #include "sandbox/imagectr.h"
@@ -268,6 +269,45 @@ static void warn_single_map_once(const char *runroot, const struct idmap_plan *p
                     plan->why, pw ? pw->pw_name : "USER");
 }
 
+/* The sockets burrow run answers on while the container runs: exec and attach. */
+struct ctr_servers {
+        struct exec_server exec;
+        struct attach_server attach;
+};
+
+static int ctr_servers_fds(void *arg, struct pollfd *p, int max)
+{
+        struct ctr_servers *srv = arg;
+        int n = 0;
+        if (srv->exec.listen_fd >= 0 && max > 0)
+                p[n++] = (struct pollfd){ .fd = srv->exec.listen_fd, .events = POLLIN };
+        return n + attach_server_fds(&srv->attach, p + n, max - n);
+}
+
+static void ctr_servers_events(void *arg, const struct pollfd *p, int n, int master)
+{
+        struct ctr_servers *srv = arg;
+        int k = 0;
+        if (srv->exec.listen_fd >= 0 && n > 0) {
+                if (p[0].revents)
+                        exec_server_serve(&srv->exec);
+                k = 1;
+        }
+        attach_server_events(&srv->attach, p + k, n - k, master);
+}
+
+static void ctr_servers_output(void *arg, const char *buf, size_t n)
+{
+        struct ctr_servers *srv = arg;
+        attach_server_output(&srv->attach, buf, n);
+}
+
+static void ctr_servers_close(struct ctr_servers *srv)
+{
+        exec_server_close(&srv->exec);
+        attach_server_close(&srv->attach);
+}
+
 static void cleanup_image_ctrp(struct image_ctr **ic)
 {
         if (*ic)
@@ -418,21 +458,28 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                 return -1;
         }
         cleanup_pid pid_t pid = raw;
-        /* burrow exec gets the container's namespaces from us (the init will not be openable) */
-        __attribute__((cleanup(exec_server_close))) struct exec_server srv = { .listen_fd = -1, .dir_fd = -1,
-                                                                               .ns = { -1, -1, -1, -1, -1, -1 } };
-        struct spawn_hook hook = { .fd = -1, .ready = exec_server_serve, .arg = &srv };
+        /* burrow exec gets the container's namespaces from us (the init will not be openable),
+         * burrow attach its terminal */
+        __attribute__((cleanup(ctr_servers_close))) struct ctr_servers srv = {
+                .exec = { .listen_fd = -1, .dir_fd = -1, .ns = { -1, -1, -1, -1, -1, -1 } },
+                .attach = { .listen_fd = -1, .dir_fd = -1, .clients = { -1, -1, -1, -1, -1, -1, -1, -1 } },
+        };
+        struct spawn_hook hook = { .arg = &srv, .fds = ctr_servers_fds, .events = ctr_servers_events,
+                                   .output = ctr_servers_output };
         if (ic) {
                 char dir[128];
                 snprintf(dir, sizeof(dir), "containers/%s", id);
                 cleanup_close int dfd = openat(ic->store->fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 struct burrow_error *xerr = NULL;
-                if (dfd < 0 || exec_server_open(&srv, dfd, pid, &xerr) < 0) {
+                if (dfd < 0 || exec_server_open(&srv.exec, dfd, pid, &xerr) < 0) {
                         burrow_warn("container %.12s: burrow exec will not work: %s", id,
                                     xerr ? xerr->msg : strerror(errno));
                         burrow_error_free(xerr);
                 }
-                hook.fd = srv.listen_fd;
+                if (dfd >= 0 && cfg->tty && attach_server_open(&srv.attach, dfd, &xerr) < 0) {
+                        burrow_warn("container %.12s: burrow attach will not work: %s", id, xerr->msg);
+                        burrow_error_free(xerr);
+                }
         }
         struct sync_msg go = { .type = SYNC_GO };
         if (sync_send(sock, &go, -1) < 0) {
@@ -458,8 +505,9 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         runroot_prune_stale(runroot);
         int status = 0;
         bool reaped;
-        int ret = spawn_wait(pid, sock, sfd, cfg->interactive, &hook, &status, &reaped, err);
-        exec_server_close(&srv);
+        /* detached (-d, start): stdin is /dev/null, input comes only through attach */
+        int ret = spawn_wait(pid, sock, sfd, cfg->interactive && cfg->ready_fd < 0 && !cfg->detach, &hook, &status, &reaped, err);
+        ctr_servers_close(&srv);
         if (reaped)
                 pid = 0;
         if (have_state)

@@ -80,7 +80,7 @@ struct relay {
         struct tty_saved saved;
 };
 
-static void relay_copy(int from, int to, bool *eof)
+static void relay_copy_tee(int from, int to, bool *eof, const struct spawn_hook *hook)
 {
         char buf[16384];
         ssize_t n = read(from, buf, sizeof(buf));
@@ -89,6 +89,8 @@ static void relay_copy(int from, int to, bool *eof)
                         *eof = true;
                 return;
         }
+        if (hook && hook->output)
+                hook->output(hook->arg, buf, (size_t)n);
         for (ssize_t off = 0; off < n;) {
                 ssize_t w = write(to, buf + off, (size_t)(n - off));
                 if (w < 0) {
@@ -105,6 +107,11 @@ static void relay_copy(int from, int to, bool *eof)
         }
 }
 
+static void relay_copy(int from, int to, bool *eof)
+{
+        relay_copy_tee(from, to, eof, NULL);
+}
+
 static void relay_on_pty(struct relay *r, int fd, bool interactive)
 {
         r->master = fd;
@@ -116,14 +123,14 @@ static void relay_on_pty(struct relay *r, int fd, bool interactive)
         }
 }
 
-static void relay_drain_pty(struct relay *r)
+static void relay_drain_pty(struct relay *r, const struct spawn_hook *hook)
 {
         bool eof = false;
         while (r->master >= 0 && !eof) {
                 struct pollfd p = { .fd = r->master, .events = POLLIN };
                 if (poll(&p, 1, 0) <= 0)
                         break;
-                relay_copy(r->master, STDOUT_FILENO, &eof);
+                relay_copy_tee(r->master, STDOUT_FILENO, &eof, hook);
         }
 }
 
@@ -153,10 +160,8 @@ int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, const struct spaw
         struct sync_msg msg;
         int fd;
         while (!exited) {
-                struct pollfd p[5];
-                int n = 0, i_sig = n++, i_sync = -1, i_master = -1, i_stdin = -1, i_hook = -1;
-                if (hook && hook->fd >= 0)
-                        p[i_hook = n++] = (struct pollfd){ .fd = hook->fd, .events = POLLIN };
+                struct pollfd p[32];
+                int n = 0, i_sig = n++, i_sync = -1, i_master = -1, i_stdin = -1, i_hook = -1, n_hook = 0;
                 p[i_sig] = (struct pollfd){ .fd = sfd, .events = POLLIN };
                 if (sync_open)
                         p[i_sync = n++] = (struct pollfd){ .fd = sock, .events = POLLIN };
@@ -164,14 +169,19 @@ int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, const struct spaw
                         p[i_master = n++] = (struct pollfd){ .fd = r.master, .events = POLLIN };
                 if (r.master >= 0 && r.stdin_open)
                         p[i_stdin = n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+                if (hook && hook->fds) {
+                        i_hook = n;
+                        n_hook = hook->fds(hook->arg, p + n, (int)(sizeof(p) / sizeof(p[0])) - n);
+                        n += n_hook;
+                }
                 if (poll(p, (nfds_t)n, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         tty_restore(&r.saved);
                         return burrow_error_set(err, errno, "poll");
                 }
-                if (i_hook >= 0 && p[i_hook].revents)
-                        hook->ready(hook->arg);
+                if (i_hook >= 0 && n_hook > 0)
+                        hook->events(hook->arg, p + i_hook, n_hook, r.master);
                 if (i_sync >= 0 && p[i_sync].revents) {
                         int got = sync_recv(sock, &msg, &fd);
                         if (got <= 0) {
@@ -184,7 +194,7 @@ int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, const struct spaw
                 }
                 if (i_master >= 0 && p[i_master].revents) {
                         bool eof = false;
-                        relay_copy(r.master, STDOUT_FILENO, &eof);
+                        relay_copy_tee(r.master, STDOUT_FILENO, &eof, hook);
                         if (eof) {
                                 close(r.master);
                                 r.master = -1;
@@ -216,7 +226,7 @@ int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, const struct spaw
                 }
         }
         *reaped = true;
-        relay_drain_pty(&r);
+        relay_drain_pty(&r, hook);
         if (r.master >= 0)
                 close(r.master);
         tty_restore(&r.saved);

@@ -22,13 +22,18 @@ int spawn_in_namespaces_or_single(unsigned long flags, struct idmap_plan *plan, 
                                   void *arg, int *sock, pid_t *pid, struct burrow_error **err);
 
 /* The host side until PID exits: forward the signals read from SFD (SIGCHLD reaps), take
- * SYNC_ERROR and SYNC_PTY messages from SOCK, relay a pty, and
- * call HOOK (may be NULL) when its fd is readable. *reaped tells whether PID was
+ * SYNC_ERROR and SYNC_PTY messages from SOCK, relay a pty (stdin into it only if INTERACTIVE), and
+ * serve HOOK's descriptors (HOOK may be NULL). *reaped tells whether PID was
  * waited for; *err holds the child's reported failure, if any. */
+struct pollfd;
 struct spawn_hook {
-        int fd;                     /* polled for input too; -1: none */
-        void (*ready)(void *arg);   /* called when it is readable */
         void *arg;
+        /* Adds up to MAX descriptors to poll; returns how many. */
+        int (*fds)(void *arg, struct pollfd *p, int max);
+        /* After each poll, with those descriptors' results; MASTER: the pty master, or -1. */
+        void (*events)(void *arg, const struct pollfd *p, int n, int master);
+        /* What came from the pty master, after it was copied to stdout (may be NULL). */
+        void (*output)(void *arg, const char *buf, size_t n);
 };
 int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, const struct spawn_hook *hook, int *status, bool *reaped,
                struct burrow_error **err);

@@ -213,6 +213,10 @@ fuse_usable() {
     run b run --rm --storage-driver fuse-overlayfs oci:img sh -c "$tree"
     assert_status 0
     [ "$output" = "$kernel" ] || { diff <(echo "$kernel") <(echo "$output") >&2; false; }
+    # and the copy: whiteouts and opaque directories applied as it is made
+    run b run --rm --storage-driver vfs oci:img sh -c "$tree"
+    assert_status 0
+    [ "$output" = "$kernel" ] || { diff <(echo "$kernel") <(echo "$output") >&2; false; }
     [[ "$kernel" != *"/etc/gone "* ]]
     [[ "$kernel" == *"/opq/new "* ]]
     [[ "$kernel" != *"/opq/old "* ]]
@@ -380,9 +384,9 @@ wait_running() { # name
     [ "$output" = 5 ]
     run b rm bg
     assert_status 0
-    run b run -d -t oci:img true
+    run b run -d -i oci:img true
     assert_status 125
-    assert_output_has "leave out -i and -t"
+    assert_output_has "-d with -i needs -t"
     run b run --rm oci:img true
     run b run --name fg oci:img true
     run b logs fg
@@ -549,7 +553,7 @@ commit_and_check() { # $1: storage driver
     [[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]]
     new=$output
     # the image has the changes, under every driver
-    for driver in overlay $(fuse_usable && echo fuse-overlayfs); do
+    for driver in overlay vfs $(fuse_usable && echo fuse-overlayfs); do
         run b run --rm --storage-driver $driver "mine:$1" sh -c \
             'cat /newfile; ls /srv/app; test -e /bin/vi || echo vi-gone; cat /opq/new; test -e /etc/gone || echo etc-gone;
              stat -c %i /newfile /hardlink | uniq | wc -l'
@@ -589,6 +593,17 @@ etc-gone
 @test "commit and export of a container on fuse-overlayfs" {
     fuse_usable || skip "/dev/fuse is not usable by $(id -un) or fuse-overlayfs is missing (see burrow info)"
     commit_and_check fuse-overlayfs
+}
+
+@test "vfs: the tree is the image's; the container's changes stay its own; commit and export" {
+    run b run --rm --storage-driver vfs oci:img sh -c 'cat /opq/new; test -e /opq/old || echo old-gone; test -e /etc/gone || echo gone'
+    assert_status 0
+    [ "$output" = "new
+old-gone
+gone" ]
+    commit_and_check vfs
+    run b info
+    assert_output_has "^storage driver"
 }
 
 @test "export: -o writes a file whole; a terminal is refused; a running container can be exported" {
@@ -862,4 +877,36 @@ fresh" ]
     assert_status 125
     run b ps -a -q
     [ -z "$output" ]
+}
+
+@test "run -dit, then attach: typing reaches it, ctrl-p ctrl-q detaches and leaves it running; its exit code ends attach" {
+    command -v script >/dev/null || skip "script(1) missing (bsdutils): it gives attach a terminal"
+    b run -dit --name term oci:img sh >/dev/null
+    run bash -c "(sleep 0.5; printf 'echo hello-\$((6*7))\r'; sleep 0.5; printf '\020\021') |
+                 script -qec '$BURROW --root $STORE attach term' /dev/null"
+    assert_status 0
+    assert_output_has "^hello-42"
+    run b ps --format '{{.Names}} {{.State}}'
+    [ "$output" = "term running" ]
+    # other keys, and the container's end
+    run bash -c "(sleep 0.5; printf '\030'; sleep 0.3; printf 'exit 3\r'; sleep 2) |
+                 script -qec '$BURROW --root $STORE attach --detach-keys ctrl-x term; echo attach-status=\$?' /dev/null"
+    assert_output_has "attach-status=0"   # ctrl-x detached before exit was typed
+    run bash -c "(sleep 0.5; printf 'exit 3\r'; sleep 2) |
+                 script -qec '$BURROW --root $STORE attach term; echo attach-status=\$?' /dev/null"
+    assert_output_has "attach-status=3"
+    run b logs term
+    assert_output_has "hello-42"
+    b rm term >/dev/null
+    # no terminal, nothing to attach to; bad keys
+    b run -d --name quiet oci:img sleep 12345 >/dev/null
+    run b attach quiet
+    assert_status 125
+    assert_output_has "not started with -t .*burrow logs -f quiet"
+    run b attach --detach-keys ctrl-1 quiet
+    assert_status 125
+    assert_output_has "not a control key"
+    b rm -f quiet >/dev/null
+    run b attach quiet
+    assert_status 125
 }
