@@ -177,7 +177,7 @@ int container_create(struct store *s, const char *image_id, const char *name, js
         if (r == 0 && cfd < 0)
                 r = burrow_error_set(err, errno, "opening `%s/%s/ctr`", s->root, op.name);
         if (r == 0)
-                r = store_write_json_at(cfd, "config.json", config, err);
+                r = store_write_state_json_at(cfd, "config.json", config, err);
         char dest[128];
         snprintf(dest, sizeof(dest), "containers/%s", id);
         if (r == 0 && renameat(op.fd, "ctr", s->fd, dest) < 0)
@@ -254,7 +254,7 @@ int container_record_start(struct store *s, const char *id, pid_t pid, struct bu
                                                (json_int_t)pid);
         if (state == NULL)
                 return burrow_error_set(err, ENOMEM, "state");
-        return store_write_json_at(fd, "state.json", state, err);
+        return store_write_state_json_at(fd, "state.json", state, err);
 }
 
 json_t *container_state(struct store *s, const char *id)
@@ -273,7 +273,7 @@ int container_record_exit(struct store *s, const char *id, int exit_code, struct
                                                (json_int_t)time(NULL));
         if (state == NULL)
                 return burrow_error_set(err, ENOMEM, "state");
-        return store_write_json_at(fd, "state.json", state, err);
+        return store_write_state_json_at(fd, "state.json", state, err);
 }
 
 struct remove_job {

@@ -297,7 +297,7 @@ bool store_layer_exists(struct store *s, const char *diff_id)
         return faccessat(s->fd, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-int store_write_json_at(int dirfd, const char *name, json_t *value, struct burrow_error **err)
+static int write_json_at(int dirfd, const char *name, json_t *value, bool sync, struct burrow_error **err)
 {
         cleanup_free char *text = json_dumps(value, JSON_INDENT(2) | JSON_SORT_KEYS);
         if (text == NULL)
@@ -308,7 +308,7 @@ int store_write_json_at(int dirfd, const char *name, json_t *value, struct burro
         if (fd < 0)
                 return burrow_error_set(err, errno, "writing `%s`", tmp);
         size_t len = strlen(text);
-        if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+        if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || (sync && fsync(fd) < 0)) {
                 int e = errno;
                 unlinkat(dirfd, tmp, 0);
                 return burrow_error_set(err, e, "writing `%s`", tmp);
@@ -319,6 +319,16 @@ int store_write_json_at(int dirfd, const char *name, json_t *value, struct burro
                 return burrow_error_set(err, e, "renaming `%s` into place", name);
         }
         return 0;
+}
+
+int store_write_json_at(int dirfd, const char *name, json_t *value, struct burrow_error **err)
+{
+        return write_json_at(dirfd, name, value, true, err);
+}
+
+int store_write_state_json_at(int dirfd, const char *name, json_t *value, struct burrow_error **err)
+{
+        return write_json_at(dirfd, name, value, false, err);
 }
 
 static json_t *read_json_at(int dirfd, const char *name, const char *root, struct burrow_error **err)

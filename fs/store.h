@@ -75,5 +75,9 @@ json_t *store_meta_read(struct store *s, struct burrow_error **err);
 void store_sort_newest_first(json_t *records);
 /* Write a JSON value to dirfd/name atomically (temp file, fsync, rename). */
 int store_write_json_at(int dirfd, const char *name, json_t *value, struct burrow_error **err);
+/* The same without fsync, for a container's records: runtime state, rewritten at every start
+ * and exit (a crash of the machine loses at most a record the next `ps` passes over), where
+ * a journal commit per write would be a good part of a container's start-up. */
+int store_write_state_json_at(int dirfd, const char *name, json_t *value, struct burrow_error **err);
 
 #endif

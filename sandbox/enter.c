@@ -372,44 +372,61 @@ int burrow_exec(const struct burrow_global *global, const struct burrow_run_conf
         store_free(s);
         if (r < 0)
                 return -1;
-        /* Like the container's init: nothing inside may ptrace us or open our /proc files (our
-         * memory still holds the host's environment) before the command is exec'd. */
-        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-                r = burrow_error_set(err, errno, "prctl(PR_SET_DUMPABLE)");
-        if (r == 0)
-                r = join_namespaces(ns, ~0, x->container, err);
-        for (size_t i = 0; i < EXEC_NS_COUNT; i++)
-                close(ns[i]);
-        if (r < 0)
-                return -1;
-        char hostname[HOST_NAME_MAX + 1] = "";
-        if (gethostname(hostname, sizeof(hostname) - 1) < 0)
-                return burrow_error_set(err, errno, "gethostname");
-        cleanup_strv char **envp = burrow_build_env(&cfg, hostname, err);
-        if (envp == NULL)
-                return -1;
 
         sigset_t handled, saved_mask;
         init_forwarded_signals(&handled);
         sigaddset(&handled, SIGCHLD);
         sigaddset(&handled, SIGWINCH);
         if (sigprocmask(SIG_BLOCK, &handled, &saved_mask) < 0)
-                return burrow_error_set(err, errno, "blocking signals");
-        cleanup_close int sfd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+                r = burrow_error_set(err, errno, "blocking signals");
+        cleanup_close int sfd = r == 0 ? signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK) : -1;
         int sv[2] = { -1, -1 };
-        if (sfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-                burrow_error_set(err, errno, sfd < 0 ? "signalfd" : "socketpair");
+        if (r == 0 && (sfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0))
+                r = burrow_error_set(err, errno, sfd < 0 ? "signalfd" : "socketpair");
+        if (r < 0) {
+                for (size_t i = 0; i < EXEC_NS_COUNT; i++)
+                        close(ns[i]);
                 sigprocmask(SIG_SETMASK, &saved_mask, NULL);
                 return -1;
         }
         cleanup_close int sock = sv[0];
-        struct exec_child child = { .cfg = &cfg, .envp = envp, .name = x->container, .saved_mask = saved_mask, .sock = sv[1] };
         fflush(NULL);
-        pid_t cpid = fork(); /* the first process we make is in the container's PID namespace */
+        /* Only a child joins: we stay on the host's side, relaying, and never enter a namespace
+         * we could not leave (nor one where a tool of ours, such as LeakSanitizer's tracer,
+         * would be cut off from us). The child is an init for the command, in the container's
+         * PID namespace through the fork it makes. */
+        pid_t cpid = fork();
         if (cpid == 0) {
                 close(sv[0]);
-                exec_child_main(&child);
+                struct burrow_error *cerr = NULL;
+                prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                /* Like the container's init: nothing inside may ptrace us or open our /proc
+                 * files (our memory holds the host's environment) before the command runs. */
+                if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                        burrow_error_set(&cerr, errno, "prctl(PR_SET_DUMPABLE)");
+                else
+                        join_namespaces(ns, ~0, x->container, &cerr);
+                char hostname[HOST_NAME_MAX + 1] = "";
+                if (cerr == NULL && gethostname(hostname, sizeof(hostname) - 1) < 0)
+                        burrow_error_set(&cerr, errno, "gethostname");
+                char **envp = cerr == NULL ? burrow_build_env(&cfg, hostname, &cerr) : NULL;
+                pid_t workload = cerr == NULL ? fork() : -1;
+                if (workload == 0) {
+                        struct exec_child child = { .cfg = &cfg, .envp = envp, .name = x->container, .saved_mask = saved_mask,
+                                                    .sock = sv[1] };
+                        exec_child_main(&child);
+                }
+                if (cerr == NULL && workload < 0)
+                        burrow_error_set(&cerr, errno, "fork");
+                if (cerr) {
+                        sync_send_error(sv[1], cerr);
+                        _exit(cerr->exit_code ? cerr->exit_code : BURROW_EXIT_FAILURE);
+                }
+                close(sv[1]);
+                _exit(init_run(workload));
         }
+        for (size_t i = 0; i < EXEC_NS_COUNT; i++)
+                close(ns[i]);
         close(sv[1]);
         if (cpid < 0) {
                 burrow_error_set(err, errno, "fork");
