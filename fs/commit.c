@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fs/container.h"
+#include "fs/disktree.h"
 #include "fs/image.h"
 #include "fs/layer.h"
 #include "fs/reference.h"
@@ -33,75 +34,13 @@ static void cleanup_jsonp(json_t **j)
 }
 #define cleanup_json __attribute__((cleanup(cleanup_jsonp)))
 
-static void cleanup_archivep(struct archive **a)
-{
-        if (*a)
-                archive_free(*a);
-}
-#define cleanup_archive __attribute__((cleanup(cleanup_archivep)))
 
-/* Bookkeeping of overlayfs and fuse-overlayfs: never part of an image. */
-static bool overlay_private_xattr(const char *name)
-{
-        return strncmp(name, "trusted.overlay.", 16) == 0 || strncmp(name, "user.overlay.", 13) == 0 ||
-               strncmp(name, "user.fuseoverlayfs.", 19) == 0;
-}
 
-static bool opaque_xattr(const char *name, const void *value, size_t size)
-{
-        return (strcmp(name, "trusted.overlay.opaque") == 0 || strcmp(name, "user.overlay.opaque") == 0 ||
-                strcmp(name, "user.fuseoverlayfs.opaque") == 0) &&
-               size >= 1 && ((const char *)value)[0] == 'y';
-}
 
-/* Drop the overlay's own xattrs from E; tells whether one marked the directory opaque. */
-static bool strip_overlay_xattrs(struct archive_entry *e)
-{
-        if (archive_entry_xattr_reset(e) == 0)
-                return false;
-        struct kept {
-                char *name;
-                void *value;
-                size_t size;
-        } kept[64];
-        size_t n = 0;
-        bool opaque = false, dropped = false;
-        const char *name;
-        const void *value;
-        size_t size;
-        while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-                if (overlay_private_xattr(name)) {
-                        opaque |= opaque_xattr(name, value, size);
-                        dropped = true;
-                        continue;
-                }
-                if (n < sizeof(kept) / sizeof(kept[0]) && (kept[n].name = strdup(name)) != NULL) {
-                        kept[n].value = malloc(size ? size : 1);
-                        if (kept[n].value == NULL) {
-                                free(kept[n].name);
-                                continue;
-                        }
-                        memcpy(kept[n].value, value, size);
-                        kept[n].size = size;
-                        n++;
-                }
-        }
-        if (dropped) {
-                archive_entry_xattr_clear(e);
-                for (size_t i = 0; i < n; i++)
-                        archive_entry_xattr_add_entry(e, kept[i].name, kept[i].value, kept[i].size);
-        }
-        for (size_t i = 0; i < n; i++) {
-                free(kept[i].name);
-                free(kept[i].value);
-        }
-        return opaque;
-}
 
 static int archive_fail(struct archive *a, const char *what, const char *path, struct burrow_error **err)
 {
-        return burrow_error_set(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "%s `%s`: %s", what, path,
-                                archive_error_string(a) ? archive_error_string(a) : "failed");
+        return disktree_fail(a, what, path, NULL, err);
 }
 
 /* An empty regular file entry NAME (a whiteout or an opaque marker), like E's times. */
@@ -126,40 +65,19 @@ static int tar_tree(const char *dir, struct archive *out, bool diff, struct burr
 {
         if (chdir(dir) < 0)
                 return burrow_error_set(err, errno, "entering `%s`", dir);
-        cleanup_archive struct archive *disk = archive_read_disk_new();
-        if (disk == NULL)
-                return burrow_error_set(err, ENOMEM, "libarchive");
-        archive_read_disk_set_symlink_physical(disk);
-        /* no name lookups: the owners are the container's numbers, not the host's names */
-        if (archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS |
-                                                         ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS) != ARCHIVE_OK ||
-            archive_read_disk_open(disk, ".") != ARCHIVE_OK)
-                return archive_fail(disk, "reading", dir, err);
-        struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
+        cleanup_archive struct archive *disk = disktree_open(".", dir, err);
+        struct archive_entry_linkresolver *links = disk ? disktree_links(out, err) : NULL;
         if (links == NULL)
-                return burrow_error_set(err, ENOMEM, "libarchive");
-        archive_entry_linkresolver_set_strategy(links, archive_format(out));
-        char buf[65536];
+                return -1;
         int ret = 0;
-        for (;;) {
-                struct archive_entry *e = archive_entry_new();
-                if (e == NULL) {
-                        ret = burrow_error_set(err, ENOMEM, "tar entry");
-                        break;
-                }
-                int r = archive_read_next_header2(disk, e);
-                if (r == ARCHIVE_EOF) {
-                        archive_entry_free(e);
-                        break;
-                }
-                if (r < ARCHIVE_WARN) {
-                        ret = archive_fail(disk, "reading", dir, err);
-                        archive_entry_free(e);
-                        break;
-                }
-                archive_read_disk_descend(disk);
+        struct archive_entry *e;
+        while ((ret = disktree_next(disk, &e, dir, err)) > 0) {
+                ret = 0; /* an entry: what follows sets it on failure */
                 const char *path = archive_entry_pathname(e);
-                if (path == NULL || strcmp(path, ".") == 0) { /* the root itself is not an entry */
+                mode_t type = archive_entry_filetype(e);
+                /* the root itself is not an entry; tar has no sockets, and a live one means
+                 * nothing in an image */
+                if (path == NULL || strcmp(path, ".") == 0 || type == AE_IFSOCK) {
                         archive_entry_free(e);
                         continue;
                 }
@@ -168,12 +86,7 @@ static int tar_tree(const char *dir, struct archive *out, bool diff, struct burr
                 archive_entry_set_pathname(e, name);
                 archive_entry_set_uname(e, NULL);
                 archive_entry_set_gname(e, NULL);
-                bool opaque = strip_overlay_xattrs(e);
-                mode_t type = archive_entry_filetype(e);
-                if (type == AE_IFSOCK) { /* tar has no sockets; a live one means nothing in an image */
-                        archive_entry_free(e);
-                        continue;
-                }
+                bool opaque = disktree_strip_overlay_xattrs(e);
                 if (diff && type == AE_IFCHR && archive_entry_rdev(e) == 0) {
                         /* overlay's whiteout: the OCI form is an empty .wh.NAME beside it */
                         char wh[PATH_MAX + 16];
@@ -190,30 +103,17 @@ static int tar_tree(const char *dir, struct archive *out, bool diff, struct burr
                 }
                 struct archive_entry *sparse = NULL;
                 archive_entry_linkify(links, &e, &sparse);
-                if (e) {
-                        if (archive_write_header(out, e) < ARCHIVE_OK) {
-                                ret = archive_fail(out, "writing", name, err);
-                                archive_entry_free(e);
-                                break;
-                        }
-                        if (type == AE_IFREG && archive_entry_size(e) > 0) {
-                                ssize_t n;
-                                while ((n = archive_read_data(disk, buf, sizeof(buf))) > 0)
-                                        if (archive_write_data(out, buf, (size_t)n) < 0) {
-                                                n = -2;
-                                                break;
-                                        }
-                                if (n < 0) {
-                                        ret = n == -2 ? archive_fail(out, "writing", name, err)
-                                                      : archive_fail(disk, "reading", name, err);
-                                        archive_entry_free(e);
-                                        break;
-                                }
-                        }
-                        archive_entry_free(e);
-                }
                 if (sparse)
                         archive_entry_free(sparse);
+                if (e) {
+                        if (archive_write_header(out, e) < ARCHIVE_OK)
+                                ret = archive_fail(out, "writing", name, err);
+                        else if (type == AE_IFREG && archive_entry_size(e) > 0)
+                                ret = disktree_copy_data(disk, out, name, NULL, err);
+                        archive_entry_free(e);
+                        if (ret < 0)
+                                break;
+                }
                 if (diff && opaque && type == AE_IFDIR) {
                         char marker[PATH_MAX + 16];
                         snprintf(marker, sizeof(marker), "%s/.wh..wh..opq", name);
@@ -230,7 +130,7 @@ static int tar_tree(const char *dir, struct archive *out, bool diff, struct burr
         }
         archive_entry_linkresolver_free(links);
         archive_read_close(disk);
-        return ret;
+        return ret < 0 ? -1 : 0;
 }
 
 static int tar_open(int fd, bool gzip, struct archive **out, struct burrow_error **err)

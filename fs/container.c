@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -437,4 +439,26 @@ int container_overlay_options(struct store *s, json_t *layers, const char *id, b
                 return burrow_error_set(err, 0, "overlay options too long");
         *out = steal_pointer(&opts);
         return 0;
+}
+
+int container_connect(struct store *s, const char *id, const char *socket_name)
+{
+        char dir[128];
+        snprintf(dir, sizeof(dir), "containers/%s", id);
+        cleanup_close int dfd = openat(s->fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -1;
+        /* through /proc/self/fd: a long store path does not meet the 108 bytes of sun_path */
+        struct sockaddr_un addr = { .sun_family = AF_UNIX };
+        snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/%s", dfd, socket_name);
+        int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (sock < 0)
+                return -1;
+        if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+                int e = errno;
+                close(sock);
+                errno = e;
+                return -1;
+        }
+        return sock;
 }

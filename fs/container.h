@@ -57,6 +57,11 @@ json_t *container_list(struct store *s, struct burrow_error **err);
 /* Names of containers using IMAGE_ID (a new array). */
 json_t *container_users_of_image(struct store *s, const char *image_id);
 
+/* A connection to the socket SOCKET_NAME that the burrow run minding container ID serves in its
+ * directory (exec.sock, attach.sock): the fd, or -1 with errno (ENOENT or ECONNREFUSED: nobody
+ * serves it). */
+int container_connect(struct store *s, const char *id, const char *socket_name);
+
 /* The kernel overlay options for LAYERS (diffIDs, bottom first) under container ID, with paths
  * relative to the store root (mount from there): short links in l/ are made as needed. READ_ONLY:
  * the container's writable layer becomes the topmost lower one, with no upper (export). */

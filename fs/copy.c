@@ -15,20 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs/disktree.h"
 #include "util/cleanup.h"
 
-static void cleanup_archivep(struct archive **a)
-{
-        if (*a)
-                archive_free(*a);
-}
-#define cleanup_archive __attribute__((cleanup(cleanup_archivep)))
 
 static int archive_fail(struct archive *a, const char *what, const char *path, const char *where,
                         struct burrow_error **err)
 {
-        return burrow_error_set(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "%s `%s` in %s: %s", what, path, where,
-                                archive_error_string(a) ? archive_error_string(a) : "failed");
+        return disktree_fail(a, what, path, where, err);
 }
 
 /* "TOP/rest" -> "TO/rest" (NAME is not under TOP: unchanged). */
@@ -64,38 +58,18 @@ int copy_tar_write(const char *path, const char *as, bool contents, bool zero_ow
         if (chdir(parent) < 0)
                 return burrow_error_set(err, errno, "entering `%s` in %s", parent, where);
         cleanup_archive struct archive *out = archive_write_new();
-        cleanup_archive struct archive *disk = archive_read_disk_new();
-        if (out == NULL || disk == NULL)
+        if (out == NULL)
                 return burrow_error_set(err, ENOMEM, "libarchive");
         if (archive_write_set_format_pax_restricted(out) != ARCHIVE_OK || archive_write_open_fd(out, fd) != ARCHIVE_OK)
                 return archive_fail(out, "writing", path, where, err);
-        archive_read_disk_set_symlink_physical(disk);
-        if (archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS) != ARCHIVE_OK ||
-            archive_read_disk_open(disk, top) != ARCHIVE_OK)
-                return archive_fail(disk, "reading", path, where, err);
-        struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
+        cleanup_archive struct archive *disk = disktree_open(top, where, err);
+        struct archive_entry_linkresolver *links = disk ? disktree_links(out, err) : NULL;
         if (links == NULL)
-                return burrow_error_set(err, ENOMEM, "libarchive");
-        archive_entry_linkresolver_set_strategy(links, archive_format(out));
-        char buf[65536];
+                return -1;
         int ret = 0;
-        for (;;) {
-                struct archive_entry *e = archive_entry_new();
-                if (e == NULL) {
-                        ret = burrow_error_set(err, ENOMEM, "tar entry");
-                        break;
-                }
-                int r = archive_read_next_header2(disk, e);
-                if (r == ARCHIVE_EOF) {
-                        archive_entry_free(e);
-                        break;
-                }
-                if (r < ARCHIVE_WARN) {
-                        ret = archive_fail(disk, "reading", path, where, err);
-                        archive_entry_free(e);
-                        break;
-                }
-                archive_read_disk_descend(disk);
+        struct archive_entry *e;
+        while ((ret = disktree_next(disk, &e, where, err)) > 0) {
+                ret = 0; /* an entry: what follows sets it on failure */
                 const char *name = archive_entry_pathname(e);
                 char renamed[PATH_MAX + 256];
                 if (contents) {
@@ -108,15 +82,6 @@ int copy_tar_write(const char *path, const char *as, bool contents, bool zero_ow
                         rename_top(renamed, sizeof(renamed), name, top, as);
                 }
                 archive_entry_set_pathname(e, renamed);
-                if (archive_entry_hardlink(e)) {
-                        char link[PATH_MAX + 256];
-                        const char *h = archive_entry_hardlink(e);
-                        if (contents)
-                                snprintf(link, sizeof(link), "%s", strncmp(h, "./", 2) == 0 ? h + 2 : h);
-                        else
-                                rename_top(link, sizeof(link), h, top, as);
-                        archive_entry_set_hardlink(e, link);
-                }
                 archive_entry_set_uname(e, NULL);
                 archive_entry_set_gname(e, NULL);
                 if (zero_owner) {
@@ -134,32 +99,19 @@ int copy_tar_write(const char *path, const char *as, bool contents, bool zero_ow
                         archive_entry_free(sparse);
                 if (e == NULL)
                         continue;
-                if (archive_write_header(out, e) < ARCHIVE_OK) {
+                if (archive_write_header(out, e) < ARCHIVE_OK)
                         ret = archive_fail(out, "writing", renamed, where, err);
-                        archive_entry_free(e);
-                        break;
-                }
-                if (type == AE_IFREG && archive_entry_size(e) > 0) {
-                        ssize_t n;
-                        while ((n = archive_read_data(disk, buf, sizeof(buf))) > 0)
-                                if (archive_write_data(out, buf, (size_t)n) < 0) {
-                                        n = -2;
-                                        break;
-                                }
-                        if (n < 0) {
-                                ret = n == -2 ? archive_fail(out, "writing", renamed, where, err)
-                                              : archive_fail(disk, "reading", renamed, where, err);
-                                archive_entry_free(e);
-                                break;
-                        }
-                }
+                else if (type == AE_IFREG && archive_entry_size(e) > 0)
+                        ret = disktree_copy_data(disk, out, renamed, where, err);
                 archive_entry_free(e);
+                if (ret < 0)
+                        break;
         }
         archive_entry_linkresolver_free(links);
         archive_read_close(disk);
         if (ret == 0 && archive_write_close(out) != ARCHIVE_OK)
                 ret = archive_fail(out, "writing", path, where, err);
-        return ret;
+        return ret < 0 ? -1 : 0;
 }
 
 int copy_tar_extract(int fd, const char *dest, bool contents, bool restore_owner, const char *where,
@@ -272,87 +224,55 @@ int copy_tree(const char *src, const char *dst, struct burrow_error **err)
 {
         if (chdir(src) < 0)
                 return burrow_error_set(err, errno, "entering `%s`", src);
-        cleanup_archive struct archive *disk = archive_read_disk_new();
         cleanup_archive struct archive *out = archive_write_disk_new();
-        if (disk == NULL || out == NULL)
+        if (out == NULL)
                 return burrow_error_set(err, ENOMEM, "libarchive");
-        archive_read_disk_set_symlink_physical(disk);
-        if (archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS |
-                                                         ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS) != ARCHIVE_OK ||
-            archive_read_disk_open(disk, ".") != ARCHIVE_OK)
-                return archive_fail(disk, "reading", src, "the container", err);
         archive_write_disk_set_options(out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
                                                     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                                     ARCHIVE_EXTRACT_SECURE_SYMLINKS);
-        struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
+        cleanup_archive struct archive *disk = disktree_open(".", "the container", err);
+        struct archive_entry_linkresolver *links = disk ? disktree_links(out, err) : NULL;
         if (links == NULL)
-                return burrow_error_set(err, ENOMEM, "libarchive");
-        archive_entry_linkresolver_set_strategy(links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
-        char buf[65536];
+                return -1;
         int ret = 0;
-        for (;;) {
-                struct archive_entry *e = archive_entry_new();
-                if (e == NULL) {
-                        ret = burrow_error_set(err, ENOMEM, "entry");
-                        break;
-                }
-                int r = archive_read_next_header2(disk, e);
-                if (r == ARCHIVE_EOF || r < ARCHIVE_WARN) {
-                        if (r != ARCHIVE_EOF)
-                                ret = archive_fail(disk, "reading", src, "the container", err);
-                        archive_entry_free(e);
-                        break;
-                }
-                archive_read_disk_descend(disk);
+        struct archive_entry *e;
+        while ((ret = disktree_next(disk, &e, "the container", err)) > 0) {
+                ret = 0; /* an entry: what follows sets it on failure */
                 const char *name = archive_entry_pathname(e);
-                if (strcmp(name, ".") == 0 || archive_entry_filetype(e) == AE_IFSOCK) {
+                mode_t type = archive_entry_filetype(e);
+                if (strcmp(name, ".") == 0 || type == AE_IFSOCK) {
                         archive_entry_free(e);
                         continue;
                 }
                 char full[PATH_MAX * 2];
                 snprintf(full, sizeof(full), "%s/%s", dst, strncmp(name, "./", 2) == 0 ? name + 2 : name);
                 archive_entry_set_pathname(e, full);
-                mode_t type = archive_entry_filetype(e);
                 struct archive_entry *sparse = NULL;
                 archive_entry_linkify(links, &e, &sparse);
                 if (sparse)
                         archive_entry_free(sparse);
                 if (e == NULL)
                         continue;
-                if (archive_entry_hardlink(e)) {
+                /* a later name of a file: its target was renamed when the first name was */
+                const char *h = archive_entry_hardlink(e);
+                if (h && strncmp(h, dst, strlen(dst)) != 0) {
                         char link[PATH_MAX * 2];
-                        const char *h = archive_entry_hardlink(e);
-                        /* already rewritten when its first name was written? then keep it */
-                        if (strncmp(h, dst, strlen(dst)) != 0) {
-                                snprintf(link, sizeof(link), "%s/%s", dst, strncmp(h, "./", 2) == 0 ? h + 2 : h);
-                                archive_entry_set_hardlink(e, link);
-                        }
+                        snprintf(link, sizeof(link), "%s/%s", dst, strncmp(h, "./", 2) == 0 ? h + 2 : h);
+                        archive_entry_set_hardlink(e, link);
                 }
-                if (archive_write_header(out, e) < ARCHIVE_WARN) {
+                if (archive_write_header(out, e) < ARCHIVE_WARN)
                         ret = archive_fail(out, "copying", full, "the container", err);
-                        archive_entry_free(e);
-                        break;
-                }
-                if (type == AE_IFREG && archive_entry_size(e) > 0) {
-                        ssize_t n;
-                        while ((n = archive_read_data(disk, buf, sizeof(buf))) > 0)
-                                if (archive_write_data(out, buf, (size_t)n) < 0) {
-                                        n = -2;
-                                        break;
-                                }
-                        if (n < 0) {
-                                ret = n == -2 ? archive_fail(out, "copying", full, "the container", err)
-                                              : archive_fail(disk, "reading", full, "the container", err);
-                                archive_entry_free(e);
-                                break;
-                        }
-                }
-                archive_write_finish_entry(out);
+                else if (type == AE_IFREG && archive_entry_size(e) > 0)
+                        ret = disktree_copy_data(disk, out, full, "the container", err);
+                if (ret == 0)
+                        archive_write_finish_entry(out);
                 archive_entry_free(e);
+                if (ret < 0)
+                        break;
         }
         archive_entry_linkresolver_free(links);
         archive_read_close(disk);
         if (ret == 0 && archive_write_close(out) != ARCHIVE_OK)
                 ret = archive_fail(out, "copying into", dst, "the container", err);
-        return ret;
+        return ret < 0 ? -1 : 0;
 }

@@ -16,19 +16,13 @@
 #include <unistd.h>
 
 #include "fs/digest.h"
+#include "fs/disktree.h"
 #include "util/fsutil.h"
 
-static void cleanup_archivep(struct archive **a)
-{
-        if (*a)
-                archive_free(*a);
-}
-#define cleanup_archive __attribute__((cleanup(cleanup_archivep)))
 
 static int archive_fail(struct archive *a, const char *what, const char *path, struct burrow_error **err)
 {
-        return burrow_error_set(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "%s `%s`: %s", what, path,
-                                archive_error_string(a) ? archive_error_string(a) : "failed");
+        return disktree_fail(a, what, path, NULL, err);
 }
 
 /* The directory holding PATH (relative to DIRFD), reached without following any symlink. */
@@ -72,88 +66,28 @@ static int remove_beneath(int dirfd, const char *path)
         return r;
 }
 
-static bool is_opaque(struct archive_entry *e)
-{
-        const char *name;
-        const void *value;
-        size_t size;
-        archive_entry_xattr_reset(e);
-        while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
-                if (strcmp(name, "user.overlay.opaque") == 0 && size >= 1 && ((const char *)value)[0] == 'y')
-                        return true;
-        return false;
-}
 
-static void drop_overlay_xattrs(struct archive_entry *e)
-{
-        const char *name;
-        const void *value;
-        size_t size;
-        struct {
-                char *name;
-                void *value;
-                size_t size;
-        } kept[32];
-        size_t n = 0;
-        bool dropped = false;
-        archive_entry_xattr_reset(e);
-        while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-                if (strncmp(name, "user.overlay.", 13) == 0 || strncmp(name, "trusted.overlay.", 16) == 0) {
-                        dropped = true;
-                } else if (n < 32 && (kept[n].name = strdup(name)) != NULL && (kept[n].value = malloc(size + 1)) != NULL) {
-                        memcpy(kept[n].value, value, size);
-                        kept[n++].size = size;
-                }
-        }
-        if (dropped) {
-                archive_entry_xattr_clear(e);
-                for (size_t i = 0; i < n; i++)
-                        archive_entry_xattr_add_entry(e, kept[i].name, kept[i].value, kept[i].size);
-        }
-        for (size_t i = 0; i < n; i++) {
-                free(kept[i].name);
-                free(kept[i].value);
-        }
-}
 
 /* One layer onto the copy (the process's cwd, MERGED_FD), as overlay would show it on top. */
 static int apply_layer(const char *layer, int merged_fd, struct burrow_error **err)
 {
-        cleanup_archive struct archive *disk = archive_read_disk_new();
         cleanup_archive struct archive *out = archive_write_disk_new();
-        if (disk == NULL || out == NULL)
+        if (out == NULL)
                 return burrow_error_set(err, ENOMEM, "libarchive");
-        archive_read_disk_set_symlink_physical(disk);
-        if (archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS |
-                                                         ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS) != ARCHIVE_OK ||
-            archive_read_disk_open(disk, layer) != ARCHIVE_OK)
-                return archive_fail(disk, "reading layer", layer, err);
         /* nothing is written through a symlink of the copy, nor outside it */
         archive_write_disk_set_options(out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
                                                     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_UNLINK |
                                                     ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                                     ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
-        struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
+        cleanup_archive struct archive *disk = disktree_open(layer, "the layer", err);
+        struct archive_entry_linkresolver *links = disk ? disktree_links(out, err) : NULL;
         if (links == NULL)
-                return burrow_error_set(err, ENOMEM, "libarchive");
-        archive_entry_linkresolver_set_strategy(links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+                return -1;
         size_t prefix = strlen(layer);
-        char buf[65536];
         int ret = 0;
-        for (;;) {
-                struct archive_entry *e = archive_entry_new();
-                if (e == NULL) {
-                        ret = burrow_error_set(err, ENOMEM, "entry");
-                        break;
-                }
-                int r = archive_read_next_header2(disk, e);
-                if (r == ARCHIVE_EOF || r < ARCHIVE_WARN) {
-                        if (r != ARCHIVE_EOF)
-                                ret = archive_fail(disk, "reading layer", layer, err);
-                        archive_entry_free(e);
-                        break;
-                }
-                archive_read_disk_descend(disk);
+        struct archive_entry *e;
+        while ((ret = disktree_next(disk, &e, "the layer", err)) > 0) {
+                ret = 0; /* an entry: what follows sets it on failure */
                 const char *full = archive_entry_pathname(e);
                 if (strncmp(full, layer, prefix) != 0 || full[prefix] != '/') { /* the layer's root itself */
                         archive_entry_free(e);
@@ -164,6 +98,7 @@ static int apply_layer(const char *layer, int merged_fd, struct burrow_error **e
                 mode_t type = archive_entry_filetype(e);
                 struct stat st;
                 bool exists = fstatat(merged_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
+                bool opaque = disktree_strip_overlay_xattrs(e);
                 if (type == AE_IFCHR && archive_entry_rdev(e) == 0) { /* a whiteout: what is below goes */
                         if (exists && remove_beneath(merged_fd, rel) < 0)
                                 ret = burrow_error_set(err, errno, "applying the whiteout `%s`", rel);
@@ -173,12 +108,11 @@ static int apply_layer(const char *layer, int merged_fd, struct burrow_error **e
                         continue;
                 }
                 /* a directory merges with one below unless opaque; anything else replaces */
-                if (exists && (type != AE_IFDIR || !S_ISDIR(st.st_mode) || is_opaque(e)) && remove_beneath(merged_fd, rel) < 0) {
+                if (exists && (type != AE_IFDIR || !S_ISDIR(st.st_mode) || opaque) && remove_beneath(merged_fd, rel) < 0) {
                         ret = burrow_error_set(err, errno, "replacing `%s`", rel);
                         archive_entry_free(e);
                         break;
                 }
-                drop_overlay_xattrs(e);
                 archive_entry_set_pathname(e, rel);
                 struct archive_entry *sparse = NULL;
                 archive_entry_linkify(links, &e, &sparse);
@@ -192,32 +126,21 @@ static int apply_layer(const char *layer, int merged_fd, struct burrow_error **e
                         snprintf(target, sizeof(target), "%s", h + prefix + 1);
                         archive_entry_set_hardlink(e, target);
                 }
-                if (archive_write_header(out, e) < ARCHIVE_WARN) {
+                if (archive_write_header(out, e) < ARCHIVE_WARN)
                         ret = archive_fail(out, "copying", rel, err);
-                        archive_entry_free(e);
-                        break;
-                }
-                if (type == AE_IFREG && archive_entry_size(e) > 0 && archive_entry_hardlink(e) == NULL) {
-                        ssize_t n;
-                        while ((n = archive_read_data(disk, buf, sizeof(buf))) > 0)
-                                if (archive_write_data(out, buf, (size_t)n) < 0) {
-                                        n = -2;
-                                        break;
-                                }
-                        if (n < 0) {
-                                ret = n == -2 ? archive_fail(out, "copying", rel, err) : archive_fail(disk, "reading", rel, err);
-                                archive_entry_free(e);
-                                break;
-                        }
-                }
-                archive_write_finish_entry(out);
+                else if (type == AE_IFREG && archive_entry_size(e) > 0 && archive_entry_hardlink(e) == NULL)
+                        ret = disktree_copy_data(disk, out, rel, NULL, err);
+                if (ret == 0)
+                        archive_write_finish_entry(out);
                 archive_entry_free(e);
+                if (ret < 0)
+                        break;
         }
         archive_entry_linkresolver_free(links);
         archive_read_close(disk);
         if (ret == 0 && archive_write_close(out) != ARCHIVE_OK)
                 ret = archive_fail(out, "copying into", "the container", err);
-        return ret;
+        return ret < 0 ? -1 : 0;
 }
 
 static FILE *base_out;
@@ -373,37 +296,17 @@ int vfs_diff(struct store *s, const char *id, struct archive *out, struct burrow
         snprintf(merged, sizeof(merged), "%s/merged", ctr);
         if (chdir(merged) < 0)
                 return burrow_error_set(err, errno, "entering `%s`", merged);
-        cleanup_archive struct archive *disk = archive_read_disk_new();
-        if (disk == NULL)
-                return burrow_error_set(err, ENOMEM, "libarchive");
-        archive_read_disk_set_symlink_physical(disk);
-        if (archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS |
-                                                         ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS) != ARCHIVE_OK ||
-            archive_read_disk_open(disk, ".") != ARCHIVE_OK)
-                return archive_fail(disk, "reading", merged, err);
-        struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
+        cleanup_archive struct archive *disk = disktree_open(".", merged, err);
+        struct archive_entry_linkresolver *links = disk ? disktree_links(out, err) : NULL;
         if (links == NULL)
-                return burrow_error_set(err, ENOMEM, "libarchive");
-        archive_entry_linkresolver_set_strategy(links, archive_format(out));
+                return -1;
         /* the unchanged directories above the current entry, written once a change below needs them */
         static struct pending stack[64];
         size_t depth = 0;
-        char buf[65536];
         int ret = 0;
-        for (;;) {
-                struct archive_entry *e = archive_entry_new();
-                if (e == NULL) {
-                        ret = burrow_error_set(err, ENOMEM, "entry");
-                        break;
-                }
-                int r = archive_read_next_header2(disk, e);
-                if (r == ARCHIVE_EOF || r < ARCHIVE_WARN) {
-                        if (r != ARCHIVE_EOF)
-                                ret = archive_fail(disk, "reading", merged, err);
-                        archive_entry_free(e);
-                        break;
-                }
-                archive_read_disk_descend(disk);
+        struct archive_entry *e;
+        while ((ret = disktree_next(disk, &e, merged, err)) > 0) {
+                ret = 0; /* an entry: what follows sets it on failure */
                 const char *raw = archive_entry_pathname(e);
                 if (strcmp(raw, ".") == 0 || archive_entry_filetype(e) == AE_IFSOCK) {
                         archive_entry_free(e);
@@ -440,17 +343,8 @@ int vfs_diff(struct store *s, const char *id, struct archive *out, struct burrow
                                 archive_entry_free(sparse);
                         if (ret == 0 && w) {
                                 ret = emit(out, w, path, err);
-                                if (ret == 0 && archive_entry_filetype(w) == AE_IFREG && archive_entry_size(w) > 0) {
-                                        ssize_t got;
-                                        while ((got = archive_read_data(disk, buf, sizeof(buf))) > 0)
-                                                if (archive_write_data(out, buf, (size_t)got) < 0) {
-                                                        got = -2;
-                                                        break;
-                                                }
-                                        if (got < 0)
-                                                ret = got == -2 ? archive_fail(out, "writing", path, err)
-                                                                : archive_fail(disk, "reading", path, err);
-                                }
+                                if (ret == 0 && archive_entry_filetype(w) == AE_IFREG && archive_entry_size(w) > 0)
+                                        ret = disktree_copy_data(disk, out, path, NULL, err);
                         }
                         archive_entry_free(w);
                 }
@@ -468,6 +362,8 @@ int vfs_diff(struct store *s, const char *id, struct archive *out, struct burrow
                 archive_entry_free(stack[--depth].e);
         archive_entry_linkresolver_free(links);
         archive_read_close(disk);
+        if (ret < 0)
+                return -1;
         /* what went away: a whiteout each, none below a directory that went itself */
         for (size_t i = 0; ret == 0 && i < n; i++) {
                 if (v[i].seen)

@@ -226,17 +226,8 @@ int burrow_attach(const struct burrow_global *global, const char *container, con
         if (!container_is_running(s, id))
                 return burrow_error_set(err, 0, "container %s is not running (start it first: burrow start %s)", container,
                                         container);
-        char dir[128];
-        snprintf(dir, sizeof(dir), "containers/%s", id);
-        cleanup_close int dfd = openat(s->fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return burrow_error_set(err, errno, "opening `%s/%s`", s->root, dir);
-        struct sockaddr_un addr = { .sun_family = AF_UNIX };
-        snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/" ATTACH_SOCKET, dfd);
-        cleanup_close int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        cleanup_close int sock = container_connect(s, id, ATTACH_SOCKET);
         if (sock < 0)
-                return burrow_error_set(err, errno, "socket");
-        if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
                 return burrow_error_set(err, 0, "container %s has no terminal to attach to: it was not started with -t (follow "
                                                 "its output with `burrow logs -f %s`)",
                                         container, container);

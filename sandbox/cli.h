@@ -33,6 +33,12 @@ int cli_fail(struct burrow_error *err);
 bool cli_image_verb(const char *verb);
 int cli_image_main(const struct burrow_global *global, int argc, char **argv);
 bool cli_container_verb(const char *verb);
+/* The store of GLOBAL (or the default) and the runroot, made if missing; *ns filled to enter
+ * the store's namespace (its runroot points into *runroot, which the caller frees). */
+struct store;
+struct store_ns;
+int cli_open_store(const struct burrow_global *global, struct store **s, char **runroot, struct store_ns *ns,
+                   struct burrow_error **err);
 /* burrow volume SUBCOMMAND (sandbox/cli_volume.c) */
 int cli_volume_main(const struct burrow_global *global, int argc, char **argv);
 int cli_volume_help(FILE *out);

@@ -504,6 +504,20 @@ static int container_verb_one(struct store *s, const char *verb, const char *id,
         return 0;
 }
 
+int cli_open_store(const struct burrow_global *global, struct store **s, char **runroot, struct store_ns *ns,
+                   struct burrow_error **err)
+{
+        *s = NULL;
+        cleanup_free char *root = global->root ? strdup(global->root) : store_default_root();
+        *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
+        if (root == NULL || *runroot == NULL)
+                return burrow_error_set(err, ENOMEM, "paths");
+        if (runroot_ensure(*runroot, err) < 0 || store_open(root, s, err) < 0)
+                return -1;
+        *ns = (struct store_ns){ .runroot = *runroot, .use_holder = !global->no_userns_holder };
+        return 0;
+}
+
 /* commit and export: one container, options of their own. */
 static int files_verb(const struct burrow_global *global, int argc, char **argv)
 {
@@ -543,14 +557,11 @@ static int files_verb(const struct burrow_global *global, int argc, char **argv)
                                  err));
         if (is_commit && nargs == 2)
                 co.name = argv[optind + 1];
-        cleanup_free char *root = global->root ? strdup(global->root) : store_default_root();
-        cleanup_free char *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
+        cleanup_free char *runroot = NULL;
         cleanup_store struct store *s = NULL;
-        if (root == NULL || runroot == NULL)
-                return cli_fail((burrow_error_set(&err, ENOMEM, "paths"), err));
-        if (runroot_ensure(runroot, &err) < 0 || store_open(root, &s, &err) < 0)
+        struct store_ns ns;
+        if (cli_open_store(global, &s, &runroot, &ns, &err) < 0)
                 return cli_fail(err);
-        struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
         char id[CONTAINER_ID_LEN + 1];
         if (container_resolve(s, argv[optind], id, &err) < 0 || store_ns_check(s, &ns, &err) < 0)
                 return cli_fail(err);
@@ -652,16 +663,13 @@ int cli_container_main(const struct burrow_global *global, int argc, char **argv
                 return cli_fail((burrow_error_set(&err, 0, "`burrow %s` needs at least one container (see `burrow help %s`)", verb,
                                                   verb),
                                  err));
-        cleanup_free char *root = global->root ? strdup(global->root) : store_default_root();
-        cleanup_free char *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
+        cleanup_free char *runroot = NULL;
         cleanup_store struct store *s = NULL;
-        if (root == NULL || runroot == NULL)
-                return cli_fail((burrow_error_set(&err, ENOMEM, "paths"), err));
-        if (runroot_ensure(runroot, &err) < 0 || store_open(root, &s, &err) < 0)
+        struct store_ns ns;
+        if (cli_open_store(global, &s, &runroot, &ns, &err) < 0)
                 return cli_fail(err);
         if (is_ps)
                 return ps(s, &pso);
-        struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
         int code = 0;
         for (int i = 0; i < nargs; i++) {
                 char id[CONTAINER_ID_LEN + 1];

@@ -78,14 +78,11 @@ int cli_volume_main(const struct burrow_global *global, int argc, char **argv)
             ((is_rm || strcmp(sub, "inspect") == 0) && nargs == 0))
                 return cli_fail((burrow_error_set(&err, 0, "wrong arguments for `burrow volume %s` (see `burrow volume --help`)", sub),
                                  err));
-        cleanup_free char *root = global->root ? strdup(global->root) : store_default_root();
-        cleanup_free char *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
+        cleanup_free char *runroot = NULL;
         cleanup_store struct store *s = NULL;
-        if (root == NULL || runroot == NULL)
-                return cli_fail((burrow_error_set(&err, ENOMEM, "paths"), err));
-        if (runroot_ensure(runroot, &err) < 0 || store_open(root, &s, &err) < 0)
+        struct store_ns ns;
+        if (cli_open_store(global, &s, &runroot, &ns, &err) < 0)
                 return cli_fail(err);
-        struct store_ns ns = { .runroot = runroot, .use_holder = !global->no_userns_holder };
         if (strcmp(sub, "create") == 0) {
                 char name[VOLUME_NAME_MAX + 1];
                 if (volume_create(s, nargs ? args[0] : NULL, false, name, NULL, &err) < 0)

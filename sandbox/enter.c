@@ -26,6 +26,7 @@
 #include "sandbox/exec.h"
 #include "sandbox/imagectr.h"
 #include "sandbox/init.h"
+#include "sandbox/process.h"
 #include "sandbox/spawn.h"
 #include "sandbox/sync.h"
 #include "sandbox/tty.h"
@@ -138,21 +139,12 @@ void exec_server_close(struct exec_server *srv)
 static int fetch_namespaces(struct store *s, const char *id, const char *name, int ns[EXEC_NS_COUNT],
                             struct burrow_error **err)
 {
-        char dir[128];
-        snprintf(dir, sizeof(dir), "containers/%s", id);
-        cleanup_close int dfd = openat(s->fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return burrow_error_set(err, errno, "opening `%s/%s`", s->root, dir);
-        struct sockaddr_un addr = { .sun_family = AF_UNIX };
-        snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/" EXEC_SOCKET, dfd);
-        cleanup_close int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        cleanup_close int sock = container_connect(s, id, EXEC_SOCKET);
         if (sock < 0)
-                return burrow_error_set(err, errno, "socket");
-        if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
                 return burrow_error_set(err, errno == ENOENT || errno == ECONNREFUSED ? 0 : errno,
                                         "container %s is not running, or is still starting (its burrow run does not "
-                                        "answer on `%s/%s/" EXEC_SOCKET "`)",
-                                        name, s->root, dir);
+                                        "answer on `%s/containers/%.12s.../" EXEC_SOCKET "`)",
+                                        name, s->root, id);
         char data;
         struct iovec iov = { .iov_base = &data, .iov_len = 1 };
         union {
@@ -203,63 +195,26 @@ struct exec_child {
 static int exec_child_setup(struct exec_child *c, int *tty_slave, struct burrow_error **err)
 {
         struct burrow_run_config *cfg = c->cfg;
-        bool has_user = cfg->has_user, has_gid = cfg->has_gid;
-        uid_t uid = cfg->uid;
-        gid_t gid = cfg->gid;
-        if (cfg->user_name) {
-                if (resolve_user_in_root(cfg->user_name, &uid, &gid, err) < 0)
-                        return burrow_error_wrap(err, "-u %s", cfg->user_name);
-                has_user = has_gid = true;
+        bool has_user;
+        uid_t uid;
+        gid_t gid;
+        if (process_resolve_user(cfg, &uid, &gid, &has_user, err) < 0 || process_home(cfg, uid, c->envp, err) < 0)
+                return -1;
+        /* supplementary groups: the kernel refuses them under a single-ID map (setgroups is denied there) */
+        bool denied = false;
+        char state[16] = "";
+        int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                ssize_t n = read(fd, state, sizeof(state) - 1);
+                denied = n > 0 && strncmp(state, "deny", 4) == 0;
+                close(fd);
         }
-        char home[512];
-        bool home_given = false;
-        for (size_t i = 0; i < cfg->n_env; i++)
-                home_given |= strncmp(cfg->env[i], "HOME=", 5) == 0;
-        if (!home_given && home_in_root(has_user ? uid : 0, home + 5, sizeof(home) - 5)) {
-                memcpy(home, "HOME=", 5);
-                for (char **e = c->envp; *e; e++)
-                        if (strncmp(*e, "HOME=", 5) == 0)
-                                *e = home; /* lives until exec */
-        }
-        /* supplementary groups: refused under a single-ID map (setgroups is denied there) */
-        if (setgroups(cfg->n_group_add, cfg->group_add) < 0 && !(errno == EPERM && cfg->n_group_add == 0))
-                return burrow_error_set(err, errno, "setting supplementary groups");
-        if (has_user) {
-                if (!has_gid)
-                        gid = 0;
-                if (setresgid(gid, gid, gid) < 0)
-                        return burrow_error_set(err, errno, "switching to gid %u%s", (unsigned)gid,
-                                                errno == EINVAL ? " (not mapped in the container)" : "");
-                if (setresuid(uid, uid, uid) < 0)
-                        return burrow_error_set(err, errno, "switching to uid %u%s", (unsigned)uid,
-                                                errno == EINVAL ? " (not mapped in the container)" : "");
-        }
-        for (size_t i = 0; i < cfg->n_ulimits; i++) {
-                struct rlimit rl = { .rlim_cur = cfg->ulimits[i].soft, .rlim_max = cfg->ulimits[i].hard };
-                if (setrlimit(cfg->ulimits[i].resource, &rl) < 0)
-                        return burrow_error_set(err, errno, "--ulimit #%zu of the container", i + 1);
-        }
+        if (process_set_identity(cfg, has_user, uid, gid, denied, err) < 0)
+                return -1;
         const char *wd = cfg->workdir ? cfg->workdir : "/";
         if (chdir(wd) < 0)
                 return burrow_error_set(err, errno, "cannot change to working directory `%s` in container %s", wd, c->name);
-        if (!cfg->interactive && !cfg->tty) {
-                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (null < 0 || dup2(null, 0) < 0)
-                        return burrow_error_set(err, errno, "redirecting stdin to /dev/null");
-                close(null);
-        }
-        *tty_slave = -1;
-        if (cfg->tty) {
-                int master;
-                if (tty_open_pair(&master, tty_slave, err) < 0)
-                        return -1;
-                struct sync_msg msg = { .type = SYNC_PTY };
-                int r = sync_send(c->sock, &msg, master);
-                close(master);
-                if (r < 0)
-                        return burrow_error_set(err, errno, "sending the pty to burrow");
-        }
-        return 0;
+        return process_stdio(cfg, c->sock, tty_slave, err);
 }
 
 static _Noreturn void exec_child_main(struct exec_child *c)

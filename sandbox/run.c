@@ -31,6 +31,7 @@
 #include "sandbox/imagectr.h"
 #include "sandbox/init.h"
 #include "sandbox/mounts.h"
+#include "sandbox/process.h"
 #include "sandbox/runroot.h"
 #include "sandbox/spawn.h"
 #include "sandbox/sync.h"
@@ -108,78 +109,23 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
         }
         if (mounts_setup(cfg, &mopts, err) < 0)
                 return -1;
-        bool has_user = cfg->has_user, has_gid = cfg->has_gid;
-        uid_t uid = cfg->uid;
-        gid_t gid = cfg->gid;
-        if (cfg->user_name) {
-                if (resolve_user_in_root(cfg->user_name, &uid, &gid, err) < 0)
-                        return burrow_error_wrap(err, "-u %s", cfg->user_name);
-                has_user = has_gid = true;
-        }
+        bool has_user;
+        uid_t uid;
+        gid_t gid;
+        if (process_resolve_user(cfg, &uid, &gid, &has_user, err) < 0)
+                return -1;
         /* An image's user gets its HOME from the image's /etc/passwd, as with docker, unless
          * the image's Env or -e set one. (The envp is this process's own copy.) */
-        char home[512];
-        bool home_given = false;
-        for (size_t i = 0; i < cfg->n_env; i++)
-                home_given |= strncmp(cfg->env[i], "HOME=", 5) == 0;
-        if (a->ic && !home_given && home_in_root(has_user ? uid : 0, home + 5, sizeof(home) - 5)) {
-                memcpy(home, "HOME=", 5);
-                char *kept = strdup(home); /* lives until exec */
-                if (kept == NULL)
-                        return burrow_error_set(err, ENOMEM, "HOME");
-                for (char **e = (char **)a->envp; *e; e++)
-                        if (strncmp(*e, "HOME=", 5) == 0)
-                                *e = kept;
-        }
+        if (a->ic && process_home(cfg, uid, (char **)a->envp, err) < 0)
+                return -1;
         /* docker creates a missing working directory (as root, before switching users). */
         if (cfg->workdir && mkdir_parents(cfg->workdir, 0755) < 0)
                 return burrow_error_set(err, errno, "creating working directory `%s` (-w)", cfg->workdir);
-        if (!a->plan->deny_setgroups && setgroups(cfg->n_group_add, cfg->group_add) < 0)
-                return burrow_error_set(err, errno, "setting supplementary groups");
-        if (has_user) {
-                if (!has_gid)
-                        gid = 0;
-                if (setresgid(gid, gid, gid) < 0)
-                        return burrow_error_set(err, errno, "switching to gid %u%s", (unsigned)gid,
-                                                errno == EINVAL ? " (not mapped in the container; a subordinate ID range "
-                                                                  "maps 65536 IDs, see `burrow info`)"
-                                                                : "");
-                if (setresuid(uid, uid, uid) < 0)
-                        return burrow_error_set(err, errno, "switching to uid %u%s", (unsigned)uid,
-                                                errno == EINVAL ? " (not mapped in the container; a subordinate ID range "
-                                                                  "maps 65536 IDs, see `burrow info`)"
-                                                                : "");
-        }
-        for (size_t i = 0; i < cfg->n_ulimits; i++) {
-                struct rlimit rl = { .rlim_cur = cfg->ulimits[i].soft, .rlim_max = cfg->ulimits[i].hard };
-                if (setrlimit(cfg->ulimits[i].resource, &rl) < 0)
-                        return burrow_error_set(err, errno, "--ulimit #%zu (%llu:%llu)%s", i + 1, (unsigned long long)rl.rlim_cur,
-                                                (unsigned long long)rl.rlim_max,
-                                                errno == EPERM ? ": above your hard limit on the host, which a container "
-                                                                 "cannot raise"
-                                                               : "");
-        }
+        if (process_set_identity(cfg, has_user, uid, gid, a->plan->deny_setgroups, err) < 0)
+                return -1;
         if (cfg->workdir && chdir(cfg->workdir) < 0)
                 return burrow_error_set(err, errno, "cannot change to working directory `%s` (-w)", cfg->workdir);
-        if (!cfg->interactive && !cfg->tty) {
-                /* docker semantics: without -i the workload's stdin is empty. */
-                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (null < 0 || dup2(null, 0) < 0)
-                        return burrow_error_set(err, errno, "redirecting stdin to /dev/null");
-                close(null);
-        }
-        *tty_slave = -1;
-        if (cfg->tty) {
-                int master;
-                if (tty_open_pair(&master, tty_slave, err) < 0)
-                        return -1;
-                struct sync_msg msg = { .type = SYNC_PTY };
-                int r = sync_send(a->sock, &msg, master);
-                close(master);
-                if (r < 0)
-                        return burrow_error_set(err, errno, "sending the pty to burrow");
-        }
-        return 0;
+        return process_stdio(cfg, a->sock, tty_slave, err);
 }
 
 static _Noreturn void child_main(void *arg, int sock)

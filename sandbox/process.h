@@ -1,0 +1,27 @@
+/* The last steps before a container's command is executed, shared by burrow run's child and
+ * burrow exec's: identity, limits, stdin or a pty. */
+#ifndef BURROW_SANDBOX_PROCESS_H
+#define BURROW_SANDBOX_PROCESS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "sandbox/runconfig.h"
+#include "util/error.h"
+
+/* The user CFG asks for (a name resolved in the container's /etc/passwd, after pivot_root), or
+ * root. */
+int process_resolve_user(const struct burrow_run_config *cfg, uid_t *uid, gid_t *gid, bool *has_user,
+                         struct burrow_error **err);
+/* HOME from the container's /etc/passwd for UID, into ENVP (whose HOME entry it replaces),
+ * unless CFG's environment sets one. */
+int process_home(const struct burrow_run_config *cfg, uid_t uid, char **envp, struct burrow_error **err);
+/* Supplementary groups (unless SETGROUPS_DENIED: a single-ID map), then GID and UID (with
+ * HAS_USER), then CFG's rlimits. */
+int process_set_identity(const struct burrow_run_config *cfg, bool has_user, uid_t uid, gid_t gid, bool setgroups_denied,
+                         struct burrow_error **err);
+/* stdin from /dev/null without -i or -t; with -t a pty pair from the container's devpts, the
+ * master sent to burrow over SOCK (SYNC_PTY), *tty_slave kept for the command. */
+int process_stdio(const struct burrow_run_config *cfg, int sock, int *tty_slave, struct burrow_error **err);
+
+#endif
