@@ -229,7 +229,7 @@ static int by_path(const void *a, const void *b)
 static struct base_entry *base_find(struct base_entry *v, size_t n, const char *path)
 {
         struct base_entry key = { .path = path };
-        return bsearch(&key, v, n, sizeof(*v), by_path);
+        return n ? bsearch(&key, v, n, sizeof(*v), by_path) : NULL;
 }
 
 struct pending {
@@ -290,7 +290,8 @@ int vfs_diff(struct store *s, const char *id, struct archive *out, struct burrow
                 }
                 p = end + 1;
         }
-        qsort(v, n, sizeof(*v), by_path);
+        if (n > 1)
+                qsort(v, n, sizeof(*v), by_path);
 
         char merged[PATH_MAX + 16];
         snprintf(merged, sizeof(merged), "%s/merged", ctr);

@@ -189,7 +189,8 @@ json_t *volume_list(struct store *s, struct burrow_error **err)
                 items[n++] = meta;
         }
         closedir(d);
-        qsort(items, n, sizeof(*items), by_name);
+        if (n > 1)
+                qsort(items, n, sizeof(*items), by_name);
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(out, items[i]);
         free(items);

@@ -706,7 +706,7 @@ fresh" ]
     run b volume prune
     [ "$(echo "$output" | sort | tr '\n' ' ')" = "data fresh " ]
     run b volume ls -q
-    [ -z "$output" ]
+    [ -z "$output" ] || { echo "left: $output" >&2; false; }
     run b volume rm nosuch
     assert_status 125
     assert_output_has "no volume \`nosuch\`"
@@ -721,7 +721,7 @@ fresh" ]
     assert_status 0
     [ "$output" = image ]
     run b volume ls -q
-    [ -z "$output" ]   # --rm took the anonymous volume along
+    [ -z "$output" ] || { echo "left: $output" >&2; false; }   # --rm took the anonymous volume along
     b run --name keep oci:vol >/dev/null
     [ "$(b volume ls -q | wc -l)" = 1 ]
     run b inspect keep

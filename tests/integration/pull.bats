@@ -489,7 +489,9 @@ dead_port() {
     wport=$(dead_port)
     (cd "$web" && exec python3 -m http.server --bind 127.0.0.1 "$wport" >/dev/null 2>&1 3>&-) &
     echo $! >>"$BATS_TEST_TMPDIR/proxy-pids"
-    for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$wport/" && break; sleep 0.1; done
+    # python's start-up under a loaded machine (the sanitizer suite) can take seconds
+    for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$wport/" && break; sleep 0.1; done
+    curl -s -o /dev/null "http://127.0.0.1:$wport/" || { echo "the test's web server did not start" >&2; false; }
     run b pull "127.0.0.1:$wport/t/notjson:1"
     assert_status 125
     assert_output_has "t/notjson:1: the manifest is not valid JSON"
