@@ -60,15 +60,16 @@ cp -a "$work/rootfs/." "$work/u/rootfs/"
 umoci repack --image "$work/oci:img" "$work/u" >/dev/null
 $B load -i "$work/oci" >/dev/null
 $B save -o "$work/img.tar" oci:img >/dev/null
-loaded=$(podman load -i "$work/img.tar" 2>/dev/null | sed -n 's/^Loaded image(s)\{0,1\}: //p' | head -1)
+loaded=$(podman load -i "$work/img.tar" 2>&1 | sed -n -e 's/^Loaded image(s): //p' -e 's/^Loaded image: //p' | head -1)
+[ -n "$loaded" ] || { echo "run.sh: podman did not load the image" >&2; exit 1; }
 podman tag "$loaded" localhost/bench:img
 mkdir -p "$work/bundle"
 (cd "$work/bundle" && crun spec --rootless && ln -s "$work/rootfs" rootfs)
 jq '.process.args = ["true"] | .process.terminal = false' "$work/bundle/config.json" >"$work/bundle/c.json"
 mv "$work/bundle/c.json" "$work/bundle/config.json"
 
-driver=$($B info | awk '/^storage driver/ { print $3 }')
-[ -n "$driver" ] || { $B run --rm oci:img true; driver=$($B info | awk '/^storage driver/ { print $3 }'); }
+$B run --rm --net=none oci:img true   # the store's driver is probed on first use
+driver=$($B info | sed -n 's/^storage driver *//p')
 echo "# $(uname -r), $(nproc) cores, as $(id -un); burrow $($burrow --version | cut -d' ' -f3) (store driver: $driver)," \
      "$(podman --version), $(crun --version | head -1), $(fuse-overlayfs --version 2>&1 | head -1)"
 
@@ -77,7 +78,7 @@ hyperfine -N --warmup 10 --runs "$runs" --export-json "$work/start.json" \
     -n burrow-fuse "$B run --rm --net=none --storage-driver fuse-overlayfs oci:img true" \
     -n burrow-rootfs "$B run --net=none --rootfs $work/rootfs true" \
     -n podman "podman run --rm --net=none --cgroup-manager=cgroupfs localhost/bench:img true" \
-    -n crun "crun --cgroup-manager=disabled run --bundle $work/bundle bench-$$" >&2
+    -n crun "crun --root $work/crun --cgroup-manager=disabled run --bundle $work/bundle bench-$$" >&2
 
 jq -r '
   def ms: . * 1000 | . * 100 | round / 100;

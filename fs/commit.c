@@ -27,6 +27,7 @@
 #include "fs/vfs.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/dl.h" /* last: calls to libarchive, libcurl, libcrypto go through it */
 
 static void cleanup_jsonp(json_t **j)
 {
@@ -203,6 +204,9 @@ static int tree_worker(void *arg, void *result, struct burrow_error **err)
 {
         (void)result;
         struct tree_job *job = arg;
+        /* libarchive now: after the chroot below, dlopen would look for it in the container */
+        if (dl_archive_load() < 0)
+                return burrow_error_set(err, 0, "libarchive cannot be loaded");
         char store[PATH_MAX];
         snprintf(store, sizeof(store), "/proc/self/fd/%d", job->s->fd);
         char real[PATH_MAX];

@@ -17,6 +17,7 @@
 
 #include "fs/disktree.h"
 #include "util/cleanup.h"
+#include "util/dl.h" /* last: calls to libarchive, libcurl, libcrypto go through it */
 
 
 static int archive_fail(struct archive *a, const char *what, const char *path, const char *where,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/dl.h" /* last: calls to libarchive, libcurl, libcrypto go through it */
 
 struct digester {
         EVP_MD_CTX *ctx;

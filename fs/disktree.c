@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/dl.h" /* last: calls to libarchive, libcurl, libcrypto go through it */
 
 void disktree_freep(struct archive **a)
 {

@@ -22,6 +22,7 @@
 #endif
 
 #include "util/fsutil.h"
+#include "util/dl.h" /* last: calls to libarchive, libcurl, libcrypto go through it */
 
 #define IO_BLOCK (128 * 1024)
 

@@ -20,6 +20,7 @@
 #include "fs/reference.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/dl.h" /* last: calls to libarchive, libcurl, libcrypto go through it */
 
 #define ACCEPT_MANIFESTS                                                                                                   \
         "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "     \

@@ -14,6 +14,7 @@
 #include "fs/image.h"
 #include "fs/reference.h"
 #include "util/fsutil.h"
+#include "util/dl.h" /* last: calls to libarchive, libcurl, libcrypto go through it */
 
 static void cleanup_jsonp(json_t **j)
 {

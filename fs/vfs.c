@@ -18,6 +18,7 @@
 #include "fs/digest.h"
 #include "fs/disktree.h"
 #include "util/fsutil.h"
+#include "util/dl.h" /* last: calls to libarchive, libcurl, libcrypto go through it */
 
 
 static int archive_fail(struct archive *a, const char *what, const char *path, struct burrow_error **err)

@@ -31,6 +31,7 @@
 #include "sandbox/sync.h"
 #include "sandbox/tty.h"
 #include "util/fsutil.h"
+#include "util/dl.h"
 #include "util/log.h"
 
 static void cleanup_jsonp(json_t **j)
@@ -402,6 +403,10 @@ int burrow_exec(const struct burrow_global *global, const struct burrow_run_conf
 int container_enter_run(struct store *s, const char *id, const char *name, int (*fn)(void *arg, struct burrow_error **err),
                         void *arg, struct burrow_error **err)
 {
+        /* libraries are loaded from the host's tree, never from the container's (a library
+         * there would run as our code) */
+        if (dl_archive_load() < 0)
+                return burrow_error_set(err, 0, "libarchive cannot be loaded");
         int ns[EXEC_NS_COUNT];
         if (fetch_namespaces(s, id, name, ns, err) < 0)
                 return -1;

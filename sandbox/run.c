@@ -40,6 +40,7 @@
 #include "userns/holder.h"
 #include "userns/idmap.h"
 #include "util/fsutil.h"
+#include "util/dl.h"
 #include "util/log.h"
 
 /* What the clone child needs; it lives in the parent's memory, copied by clone. */
@@ -349,6 +350,13 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                 sigprocmask(SIG_SETMASK, &saved_mask, NULL);
                 return burrow_error_set(err, errno, "signalfd");
         }
+        /* an empty volume gets the image's files in the child, after it left the host's tree
+         * behind: libarchive must be there before (dlopen would look in the container) */
+        for (size_t i = 0; i < cfg->n_binds; i++)
+                if (cfg->binds[i].volume && !cfg->binds[i].nocopy && dl_archive_load() < 0) {
+                        sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+                        return burrow_error_set(err, 0, "libarchive cannot be loaded");
+                }
         struct child_args args = { .cfg = cfg, .ic = ic, .rootfs = rootfs, .hostname = hostname, .envp = envp,
                                    .plan = plan, .saved_mask = saved_mask };
         unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS;
