@@ -448,15 +448,20 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                         burrow_error_free(perr);
                 }
         }
-        /* Written while the child sets up its mounts; the lock says "alive" until we exit. */
-        struct burrow_error *state_err = NULL;
-        cleanup_close int state_lock = runroot_state_write(runroot, id, pid, rootfs, &state_err);
-        bool have_state = state_lock >= 0;
-        if (!have_state) {
-                burrow_warn("%s", state_err->msg);
-                burrow_error_free(state_err);
+        /* Written while the child sets up its mounts; the lock says "alive" until we exit. A
+         * container of the store has its record there (state.json and the running lock) and
+         * needs no second one. */
+        cleanup_close int state_lock = -1;
+        if (ic == NULL) {
+                struct burrow_error *state_err = NULL;
+                state_lock = runroot_state_write(runroot, id, pid, rootfs, &state_err);
+                if (state_lock < 0) {
+                        burrow_warn("%s", state_err->msg);
+                        burrow_error_free(state_err);
+                }
+                runroot_prune_stale(runroot);
         }
-        runroot_prune_stale(runroot);
+        bool have_state = state_lock >= 0;
         int status = 0;
         bool reaped;
         /* detached (-d, start): stdin is /dev/null, input comes only through attach */
