@@ -101,13 +101,15 @@ cp -a /usr/include "$heavy/data/include"
 cp -a /usr/share/doc "$heavy/data/doc" 2>/dev/null || true
 tar cf "$heavy/data.tar" -C "$heavy/data" include
 cat >"$heavy/work.sh" <<'EOF'
+# busybox's tar, find and cat on both sides: the same programs, inside and out
 set -e
 d=${1:-}
+bb=busybox
 rm -rf "$d/untarred"
 mkdir -p "$d/untarred"
-tar xf "$d/data.tar" -C "$d/untarred"
-find "$d/data" | wc -l >/dev/null
-find "$d/data" -type f -exec cat {} + >/dev/null
+$bb tar xf "$d/data.tar" -C "$d/untarred"
+$bb find "$d/data" | wc -l >/dev/null
+$bb find "$d/data" -type f -exec $bb cat {} + >/dev/null
 rm -rf "$d/untarred"
 EOF
 cp -a "$work/rootfs/." "$heavy/img/" 2>/dev/null || { mkdir -p "$heavy/img"; cp -a "$work/rootfs/." "$heavy/img/"; }

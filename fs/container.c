@@ -172,9 +172,12 @@ int container_create(struct store *s, const char *image_id, const char *name, js
                 const char *name;
                 mode_t mode;
         } dirs[] = { { "ctr", 0700 }, { "ctr/upper", 0755 }, { "ctr/work", 0700 }, { "ctr/merged", 0755 } };
+        /* the modes exactly (the merged root takes upper/'s), without a chmod each */
+        mode_t saved_umask = umask(0);
         for (size_t i = 0; r == 0 && i < sizeof(dirs) / sizeof(dirs[0]); i++)
-                if (mkdirat(op.fd, dirs[i].name, dirs[i].mode) < 0 || fchmodat(op.fd, dirs[i].name, dirs[i].mode, 0) < 0)
+                if (mkdirat(op.fd, dirs[i].name, dirs[i].mode) < 0)
                         r = burrow_error_set(err, errno, "creating `%s/%s/%s`", s->root, op.name, dirs[i].name);
+        umask(saved_umask);
         cleanup_close int cfd = r == 0 ? openat(op.fd, "ctr", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         if (r == 0 && cfd < 0)
                 r = burrow_error_set(err, errno, "opening `%s/%s/ctr`", s->root, op.name);
@@ -278,54 +281,69 @@ int container_record_exit(struct store *s, const char *id, int exit_code, struct
         return store_write_state_json_at(fd, "state.json", state, err);
 }
 
-struct remove_job {
-        struct store *s;
-        const char *id;
-};
-
-/* In the store's namespace: out of sight into a locked op directory first, then removed. */
-static int remove_in_ns(void *arg, void *result, struct burrow_error **err)
+/* In the store's namespace: the files of a container already out of sight (subordinate IDs own
+ * many of them). */
+static int remove_tree_in_ns(void *arg, void *result, struct burrow_error **err)
 {
         (void)result;
-        struct remove_job *job = arg;
-        struct store_op op;
-        if (store_op_begin(job->s, "rm", &op, err) < 0)
-                return -1;
-        char dir[128];
-        snprintf(dir, sizeof(dir), "containers/%s", job->id);
-        int r = 0;
-        if (renameat(job->s->fd, dir, op.fd, "ctr") < 0)
-                r = burrow_error_set(err, errno, "removing container %.12s from `%s`", job->id, job->s->root);
-        else if (store_remove_tree(op.fd, "ctr") < 0)
-                r = burrow_error_set(err, errno, "removing the files of container %.12s", job->id);
-        store_op_end(job->s, &op);
-        return r;
+        struct container_removal *rm = arg;
+        if (store_remove_tree(rm->op.fd, "ctr") < 0)
+                return burrow_error_set(err, errno, "removing the files of container %.12s", rm->id);
+        return 0;
 }
 
-int container_remove_with(struct store *s, struct store_ns_plan *plan, const char *id, bool volumes, struct burrow_error **err)
+int container_remove_begin(struct store *s, struct store_ns_plan *plan, const char *id, bool volumes,
+                           struct container_removal *rm, struct burrow_error **err)
 {
-        cleanup_close int running = container_lock_running(s, id, err);
-        if (running < 0)
+        memset(rm, 0, sizeof(*rm));
+        rm->running = -1;
+        rm->op.fd = -1;
+        snprintf(rm->id, sizeof(rm->id), "%s", id);
+        if ((rm->running = container_lock_running(s, id, err)) < 0)
                 return burrow_error_wrap(err, "cannot remove it; stop it first");
         if (store_ns_plan_check(plan, s, err) < 0)
-                return -1;
+                goto fail;
         /* its anonymous volumes, named before the config goes */
-        cleanup_json json_t *anonymous = json_array();
+        rm->anonymous = json_array();
         if (volumes) {
                 cleanup_json json_t *cfg = container_config(s, id, NULL);
                 size_t i;
                 json_t *b;
                 json_array_foreach(json_object_get(json_object_get(cfg, "run"), "binds"), i, b)
                         if (json_is_true(json_object_get(b, "anonymous")) && json_is_string(json_object_get(b, "volume")))
-                                json_array_append(anonymous, json_object_get(b, "volume"));
+                                json_array_append(rm->anonymous, json_object_get(b, "volume"));
         }
-        struct remove_job job = { .s = s, .id = id };
+        if (store_op_begin(s, "rm", &rm->op, err) < 0)
+                goto fail;
+        /* out of sight in one rename (the directory is the caller's, whatever owns its files) */
+        char dir[128];
+        snprintf(dir, sizeof(dir), "containers/%s", id);
+        if (renameat(s->fd, dir, rm->op.fd, "ctr") < 0) {
+                burrow_error_set(err, errno, "removing container %.12s from `%s`", id, s->root);
+                store_op_end(s, &rm->op);
+                rm->op.fd = -1;
+                goto fail;
+        }
+        return 0;
+fail:
+        close(rm->running);
+        rm->running = -1;
+        json_decref(rm->anonymous);
+        rm->anonymous = NULL;
+        return -1;
+}
+
+int container_remove_end(struct store *s, struct store_ns_plan *plan, struct container_removal *rm, struct burrow_error **err)
+{
         struct store_ns_worker w;
-        if (store_ns_start(plan, remove_in_ns, &job, 0, NULL, 0, &w, err) < 0 || store_ns_finish(&w, NULL, err) < 0)
-                return -1;
+        int r = store_ns_start(plan, remove_tree_in_ns, rm, 0, NULL, 0, &w, err);
+        if (r == 0)
+                r = store_ns_finish(&w, NULL, err);
+        /* a tree left half removed stays in its op directory, which the next sweep of tmp/ takes */
+        store_op_end(s, &rm->op);
         size_t i;
         json_t *v;
-        json_array_foreach(anonymous, i, v)
+        json_array_foreach(rm->anonymous, i, v)
         {
                 struct burrow_error *verr = NULL;
                 /* one another container mounts by name stays */
@@ -334,7 +352,19 @@ int container_remove_with(struct store *s, struct store_ns_plan *plan, const cha
                         burrow_error_free(verr);
                 }
         }
-        return 0;
+        json_decref(rm->anonymous);
+        rm->anonymous = NULL;
+        close(rm->running);
+        rm->running = -1;
+        return r;
+}
+
+int container_remove_with(struct store *s, struct store_ns_plan *plan, const char *id, bool volumes, struct burrow_error **err)
+{
+        struct container_removal rm;
+        if (container_remove_begin(s, plan, id, volumes, &rm, err) < 0)
+                return -1;
+        return container_remove_end(s, plan, &rm, err);
 }
 
 int container_remove(struct store *s, const struct store_ns *ns, const char *id, bool volumes, struct burrow_error **err)

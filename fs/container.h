@@ -49,6 +49,18 @@ int container_remove(struct store *s, const struct store_ns *ns, const char *id,
 /* The same with a plan made earlier (burrow run makes it before it joins the holder's namespace,
  * where the caller's map can no longer be worked out). */
 int container_remove_with(struct store *s, struct store_ns_plan *plan, const char *id, bool volumes, struct burrow_error **err);
+/* The same in two steps: out of the store's view at once (a rename into a locked op directory),
+ * then its files and anonymous volumes, which may take a while, later (burrow run --rm answers
+ * in between). */
+struct container_removal {
+        char id[CONTAINER_ID_LEN + 1];
+        struct store_op op;
+        int running;
+        json_t *anonymous;
+};
+int container_remove_begin(struct store *s, struct store_ns_plan *plan, const char *id, bool volumes,
+                           struct container_removal *rm, struct burrow_error **err);
+int container_remove_end(struct store *s, struct store_ns_plan *plan, struct container_removal *rm, struct burrow_error **err);
 
 /* Every container: [{"id", "name", "image", "image_name", "command", "created", "status",
  * "exit_code", "finished"}], newest first. */

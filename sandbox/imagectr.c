@@ -138,6 +138,7 @@ static int finish_here(struct image_ctr *ic, const struct finish_req *req, struc
 {
         if (req->remove)
                 return container_remove_with(ic->store, ic->ns_plan, ic->id, true, err);
+        /* (the finisher does the same in two steps) */
         return container_record_exit(ic->store, ic->id, req->exit_code, err);
 }
 
@@ -168,12 +169,26 @@ static _Noreturn void finisher_main(struct image_ctr *ic, int sock)
         if (n != (ssize_t)sizeof(req))
                 _exit(0);
         struct burrow_error *err = NULL;
-        struct finish_rep rep = { .ok = finish_here(ic, &req, &err) == 0 };
-        if (err)
-                snprintf(rep.msg, sizeof(rep.msg), "%s", err->msg ? err->msg : "failed");
-        if (write(sock, &rep, sizeof(rep)) < 0)
-                _exit(1);
-        _exit(0);
+        struct container_removal rm;
+        struct finish_rep rep;
+        if (req.remove) {
+                /* gone from the store's view, burrow run may go; the files follow meanwhile */
+                rep.ok = container_remove_begin(ic->store, ic->ns_plan, ic->id, true, &rm, &err) == 0;
+        } else {
+                rep.ok = container_record_exit(ic->store, ic->id, req.exit_code, &err) == 0;
+        }
+        snprintf(rep.msg, sizeof(rep.msg), "%s", err && err->msg ? err->msg : rep.ok ? "" : "failed");
+        burrow_error_free(err);
+        err = NULL;
+        bool answered = write(sock, &rep, sizeof(rep)) == (ssize_t)sizeof(rep);
+        close(sock);
+        /* burrow run waits for us: the files are removed by a process of their own */
+        if (req.remove && rep.ok && fork() == 0) {
+                if (container_remove_end(ic->store, ic->ns_plan, &rm, &err) < 0)
+                        burrow_error_free(err); /* the tree stays in tmp/ for the next sweep */
+                _exit(0);
+        }
+        _exit(answered ? 0 : 1);
 }
 
 static int start_finisher(struct image_ctr *ic, struct burrow_error **err)
@@ -338,7 +353,7 @@ static int make_container(const struct store_ns *ns, struct burrow_run_config *e
         const char *config_digest = json_string_value(json_object_get(rec, "config"));
         cleanup_free char *config_text = NULL;
         size_t config_len = 0;
-        if (config_digest == NULL || store_blob_read(ic->store, config_digest, &config_text, &config_len, err) < 0)
+        if (config_digest == NULL || store_blob_read_trusted(ic->store, config_digest, &config_text, &config_len, err) < 0)
                 return err && *err ? -1 : burrow_error_set(err, 0, "image %s has no config", image_id);
         json_error_t je;
         cleanup_json json_t *image_config = json_loadb(config_text, config_len, 0, &je);
@@ -485,8 +500,10 @@ static int ready_to_run(struct image_ctr *ic, struct burrow_error **err)
                 ic->overlay_opts = NULL;
                 return burrow_error_set(err, ENOMEM, "overlay options");
         }
+        /* a container run before may have left a state with an old PID: cleared before stop or
+         * kill could read it (a new one has no state yet) */
         if ((ic->running_fd = container_lock_running(ic->store, ic->id, err)) < 0 ||
-            container_record_start(ic->store, ic->id, 0, err) < 0 || start_finisher(ic, err) < 0)
+            (ic->existing && container_record_start(ic->store, ic->id, 0, err) < 0) || start_finisher(ic, err) < 0)
                 return -1;
         char real[PATH_MAX];
         if (realpath(ic->store->root, real) == NULL)
