@@ -201,6 +201,13 @@ int store_remove_tree(int at, const char *name)
         return unlinkat(at, name, AT_REMOVEDIR);
 }
 
+void store_op_forget(struct store_op *op)
+{
+        if (op->fd >= 0)
+                close(op->fd);
+        op->fd = -1;
+}
+
 void store_op_end(struct store *s, struct store_op *op)
 {
         if (op->fd < 0)

@@ -48,6 +48,8 @@ struct store_op {
 int store_op_begin(struct store *s, const char *kind, struct store_op *op, struct burrow_error **err);
 /* Remove the (empty or plain-file) op directory and release it. */
 void store_op_end(struct store *s, struct store_op *op);
+/* Close our descriptor of an op directory another process (a child) now holds and ends. */
+void store_op_forget(struct store_op *op);
 /* Remove tmp/ directories nobody holds. Files there may belong to sub-IDs: call it where the
  * store's user namespace is in effect. */
 void store_clean_tmp(struct store *s);

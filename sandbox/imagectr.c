@@ -134,11 +134,41 @@ struct finish_rep {
         char msg[1024];
 };
 
+/* Remove the container: out of sight now, its files by a process of their own (the caller need
+ * not wait for them; the op directory they wait in is swept if that process dies). */
+static int remove_soon(struct store *s, struct store_ns_plan *plan, const char *id, struct burrow_error **err)
+{
+        struct container_removal rm;
+        if (container_remove_begin(s, plan, id, true, &rm, err) < 0)
+                return -1;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+                /* no terminal or pipe of the caller's: `$(burrow run --rm ...)` must not wait */
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null >= 0) {
+                        dup2(null, STDIN_FILENO);
+                        dup2(null, STDOUT_FILENO);
+                        dup2(null, STDERR_FILENO);
+                }
+                struct burrow_error *e = NULL;
+                if (container_remove_end(s, plan, &rm, &e) < 0)
+                        burrow_error_free(e);
+                _exit(0);
+        }
+        if (pid < 0) /* then here and now */
+                return container_remove_end(s, plan, &rm, err);
+        /* ours to forget: the op directory's lock is the child's now */
+        store_op_forget(&rm.op);
+        close(rm.running);
+        json_decref(rm.anonymous);
+        return 0;
+}
+
 static int finish_here(struct image_ctr *ic, const struct finish_req *req, struct burrow_error **err)
 {
         if (req->remove)
-                return container_remove_with(ic->store, ic->ns_plan, ic->id, true, err);
-        /* (the finisher does the same in two steps) */
+                return remove_soon(ic->store, ic->ns_plan, ic->id, err);
         return container_record_exit(ic->store, ic->id, req->exit_code, err);
 }
 
@@ -169,26 +199,10 @@ static _Noreturn void finisher_main(struct image_ctr *ic, int sock)
         if (n != (ssize_t)sizeof(req))
                 _exit(0);
         struct burrow_error *err = NULL;
-        struct container_removal rm;
-        struct finish_rep rep;
-        if (req.remove) {
-                /* gone from the store's view, burrow run may go; the files follow meanwhile */
-                rep.ok = container_remove_begin(ic->store, ic->ns_plan, ic->id, true, &rm, &err) == 0;
-        } else {
-                rep.ok = container_record_exit(ic->store, ic->id, req.exit_code, &err) == 0;
-        }
+        struct finish_rep rep = { .ok = finish_here(ic, &req, &err) == 0 };
         snprintf(rep.msg, sizeof(rep.msg), "%s", err && err->msg ? err->msg : rep.ok ? "" : "failed");
         burrow_error_free(err);
-        err = NULL;
-        bool answered = write(sock, &rep, sizeof(rep)) == (ssize_t)sizeof(rep);
-        close(sock);
-        /* burrow run waits for us: the files are removed by a process of their own */
-        if (req.remove && rep.ok && fork() == 0) {
-                if (container_remove_end(ic->store, ic->ns_plan, &rm, &err) < 0)
-                        burrow_error_free(err); /* the tree stays in tmp/ for the next sweep */
-                _exit(0);
-        }
-        _exit(answered ? 0 : 1);
+        _exit(write(sock, &rep, sizeof(rep)) == (ssize_t)sizeof(rep) ? 0 : 1);
 }
 
 static int start_finisher(struct image_ctr *ic, struct burrow_error **err)
@@ -490,7 +504,7 @@ static int load_container(struct burrow_run_config *eff, struct image_ctr *ic, s
 }
 
 /* Lock it as running, hand the exit to the finisher, work out the overlay's options. */
-static int ready_to_run(struct image_ctr *ic, struct burrow_error **err)
+static int ready_to_run(struct image_ctr *ic, enum userns_mode eff_userns, struct burrow_error **err)
 {
         cleanup_free char *opts = NULL;
         if (ic->driver != DRIVER_VFS && container_overlay_options(ic->store, ic->layers, ic->id, false, &opts, err) < 0)
@@ -503,7 +517,12 @@ static int ready_to_run(struct image_ctr *ic, struct burrow_error **err)
         /* a container run before may have left a state with an old PID: cleared before stop or
          * kill could read it (a new one has no state yet) */
         if ((ic->running_fd = container_lock_running(ic->store, ic->id, err)) < 0 ||
-            (ic->existing && container_record_start(ic->store, ic->id, 0, err) < 0) || start_finisher(ic, err) < 0)
+            (ic->existing && container_record_start(ic->store, ic->id, 0, err) < 0))
+                return -1;
+        /* burrow run ends in a user namespace other than the store's only with keep-id (a
+         * sibling of it) and with fuse-overlayfs (burrow's own, for a single-ID map): then a
+         * process forked now does the last step. Otherwise burrow run does it itself. */
+        if ((eff_userns == USERNS_KEEP_ID || ic->driver == DRIVER_FUSE_OVERLAYFS) && start_finisher(ic, err) < 0)
                 return -1;
         char real[PATH_MAX];
         if (realpath(ic->store->root, real) == NULL)
@@ -523,7 +542,7 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
                 return -1;
         if (eff->container ? load_container(eff, ic, err) : make_container(&ns, eff, ic, err))
                 return -1;
-        if (ready_to_run(ic, err) < 0) {
+        if (ready_to_run(ic, eff->userns, err) < 0) {
                 if (ic->existing && ic->running_fd < 0) /* running already, or not ours to touch */
                         ic->finished = true;
                 return -1;
