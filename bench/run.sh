@@ -92,6 +92,8 @@ jq -r '
     "ratio burrow-fuse/crun       \($m["burrow-fuse"] / $m.crun | x)"
 ' "$work/start.json"
 
+[ "$heavy_runs" -gt 0 ] || exit 0   # HEAVY_RUNS=0: start-up only
+
 # File-heavy: an image of /usr/include and /usr/share/doc (many small files) plus a tarball of
 # them; inside, untar into the container's writable layer, find over the image's tree and read
 # every file of it. The host runs the same script on a plain directory.

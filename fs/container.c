@@ -235,6 +235,12 @@ int container_lock_running(struct store *s, const char *id, struct burrow_error 
                         return burrow_error_set(err, 0, "container %.12s is already running", id);
                 return burrow_error_set(err, e, "locking `%s/%s`", s->root, p);
         }
+        /* a PID an earlier run left there is not this run's */
+        if (ftruncate(fd, 0) < 0) {
+                int e = errno;
+                close(fd);
+                return burrow_error_set(err, e, "clearing `%s/%s`", s->root, p);
+        }
         return fd;
 }
 
@@ -248,22 +254,32 @@ bool container_is_running(struct store *s, const char *id)
         return flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
-int container_record_start(struct store *s, const char *id, pid_t pid, struct burrow_error **err)
+int container_record_start(int running_fd, pid_t pid, struct burrow_error **err)
 {
-        char dir[128];
-        snprintf(dir, sizeof(dir), "containers/%s", id);
-        cleanup_close int fd = openat(s->fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return burrow_error_set(err, errno, "opening `%s/%s`", s->root, dir);
-        cleanup_json json_t *state = json_pack("{s:s, s:I, s:I}", "status", "running", "started", (json_int_t)time(NULL), "pid",
-                                               (json_int_t)pid);
-        if (state == NULL)
-                return burrow_error_set(err, ENOMEM, "state");
-        return store_write_state_json_at(fd, "state.json", state, err);
+        char text[96];
+        int n = snprintf(text, sizeof(text), "{\"pid\": %d, \"started\": %lld}\n", (int)pid, (long long)time(NULL));
+        if (ftruncate(running_fd, 0) < 0 || pwrite(running_fd, text, (size_t)n, 0) != n)
+                return burrow_error_set(err, errno, "recording the container's PID");
+        return 0;
 }
 
 json_t *container_state(struct store *s, const char *id)
 {
+        if (container_is_running(s, id)) {
+                /* {"pid", "started"} in the lock file itself (empty until the PID is known) */
+                json_t *r = read_json(s, id, "running", NULL);
+                if (!json_is_object(r)) {
+                        json_decref(r);
+                        r = json_object();
+                }
+                json_object_set_new(r, "status", json_string("running"));
+                return r;
+        }
+        /* A PID still in the lock file: that run never recorded its end (its burrow was killed,
+         * the machine went down) and took the container along; how it ended is unknown. */
+        cleanup_json json_t *last = read_json(s, id, "running", NULL);
+        if (json_integer_value(json_object_get(last, "pid")) > 0)
+                return json_pack("{s:s}", "status", "exited");
         return read_json(s, id, "state.json", NULL);
 }
 
@@ -278,7 +294,13 @@ int container_record_exit(struct store *s, const char *id, int exit_code, struct
                                                (json_int_t)time(NULL));
         if (state == NULL)
                 return burrow_error_set(err, ENOMEM, "state");
-        return store_write_state_json_at(fd, "state.json", state, err);
+        if (store_write_state_json_at(fd, "state.json", state, err) < 0)
+                return -1;
+        /* the run ended as recorded: its PID goes (see container_state) */
+        cleanup_close int running = openat(fd, "running", O_WRONLY | O_CLOEXEC);
+        if (running >= 0 && ftruncate(running, 0) < 0)
+                return burrow_error_set(err, errno, "clearing `%s/%s/running`", s->root, dir);
+        return 0;
 }
 
 /* In the store's namespace: the files of a container already out of sight (subordinate IDs own
@@ -390,8 +412,9 @@ json_t *container_list(struct store *s, struct burrow_error **err)
                 json_t *cfg = container_config(s, id, NULL);
                 if (cfg == NULL)
                         continue;
-                cleanup_json json_t *state = read_json(s, id, "state.json", NULL);
-                bool running = container_is_running(s, id);
+                cleanup_json json_t *state = container_state(s, id);
+                bool running = json_is_object(state) && json_is_string(json_object_get(state, "status")) &&
+                               strcmp(json_string_value(json_object_get(state, "status")), "running") == 0;
                 json_object_set_new(cfg, "status", json_string(running ? "running" : state ? "exited" : "created"));
                 if (running && json_is_integer(json_object_get(state, "started")))
                         json_object_set(cfg, "started", json_object_get(state, "started"));

@@ -37,9 +37,11 @@ json_t *container_config(struct store *s, const char *id, struct burrow_error **
  * already running is an error. */
 int container_lock_running(struct store *s, const char *id, struct burrow_error **err);
 bool container_is_running(struct store *s, const char *id);
-/* Record that it started, and how it ended. */
-int container_record_start(struct store *s, const char *id, pid_t pid, struct burrow_error **err);
-/* state.json as it is ({"status", "started", "pid"} or {"status", "exit_code", "finished"}), or NULL. */
+/* Record its init's PID and the start time in the running lock file (RUNNING_FD, from
+ * container_lock_running): no file to create on the way to the container's start. */
+int container_record_start(int running_fd, pid_t pid, struct burrow_error **err);
+/* How it is: running ({"status", "pid", "started"}, from the lock file; no pid yet while it
+ * starts) or as state.json says ({"status", "exit_code", "finished"}), or NULL (created). */
 json_t *container_state(struct store *s, const char *id);
 int container_record_exit(struct store *s, const char *id, int exit_code, struct burrow_error **err);
 

@@ -514,10 +514,7 @@ static int ready_to_run(struct image_ctr *ic, enum userns_mode eff_userns, struc
                 ic->overlay_opts = NULL;
                 return burrow_error_set(err, ENOMEM, "overlay options");
         }
-        /* a container run before may have left a state with an old PID: cleared before stop or
-         * kill could read it (a new one has no state yet) */
-        if ((ic->running_fd = container_lock_running(ic->store, ic->id, err)) < 0 ||
-            (ic->existing && container_record_start(ic->store, ic->id, 0, err) < 0))
+        if ((ic->running_fd = container_lock_running(ic->store, ic->id, err)) < 0)
                 return -1;
         /* burrow run ends in a user namespace other than the store's only with keep-id (a
          * sibling of it) and with fuse-overlayfs (burrow's own, for a single-ID map): then a

@@ -443,7 +443,7 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         if (ic) {
                 /* the container's init, for stop, kill and inspect */
                 struct burrow_error *perr = NULL;
-                if (container_record_start(ic->store, id, pid, &perr) < 0) {
+                if (container_record_start(ic->running_fd, pid, &perr) < 0) {
                         burrow_warn("%s", perr->msg);
                         burrow_error_free(perr);
                 }

@@ -816,7 +816,7 @@ fresh" ]
         id=$(b run -d --name "sv-$driver" --storage-driver $driver oci:img \
             sh -c 'test -e /restarted && exit 0; touch /restarted; exec sleep 12346')
         for _ in $(seq 100); do pgrep -u "$(id -u)" -f '^sleep 12346' >/dev/null && break; sleep 0.1; done
-        init=$(jq -r .pid "$STORE/containers/$id/state.json")
+        for _ in $(seq 50); do init=$(b inspect "sv-$driver" | jq -r ".[0].State.Pid"); [ "$init" -gt 0 ] && break; sleep 0.1; done
         supervisor=$(awk '/^PPid:/ { print $2 }' "/proc/$init/status")
         [ "$supervisor" -gt 1 ]
         tr "\\0" " " <"/proc/$supervisor/cmdline" | grep -q "run -d --name sv-$driver"
