@@ -18,6 +18,7 @@
 #include "fs/store.h"
 #include "sandbox/enter.h"
 #include "sandbox/runroot.h"
+#include "sandbox/spawn.h"
 #include "sandbox/sync.h"
 #include "util/fsutil.h"
 
@@ -96,54 +97,6 @@ static int ctr_extract(void *arg, struct burrow_error **err)
         return copy_tar_extract(j->fd, j->path, j->contents, true, j->where, err);
 }
 
-/* The host's half in a process of its own, so both halves stream through one pipe. */
-static pid_t side_start(int (*fn)(void *, struct burrow_error **), struct cp_job *job, int other_end, int *sock,
-                        struct burrow_error **err)
-{
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-                return burrow_error_set(err, errno, "socketpair");
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) {
-                close(sv[0]);
-                close(sv[1]);
-                return burrow_error_set(err, errno, "fork");
-        }
-        if (pid == 0) {
-                close(sv[0]);
-                close(other_end);
-                signal(SIGPIPE, SIG_IGN);
-                struct burrow_error *cerr = NULL;
-                fn(job, &cerr);
-                close(job->fd);
-                if (cerr)
-                        sync_send_error(sv[1], cerr);
-                _exit(cerr ? 1 : 0);
-        }
-        close(sv[1]);
-        *sock = sv[0];
-        return pid;
-}
-
-static int side_finish(pid_t pid, int sock, struct burrow_error **err)
-{
-        struct sync_msg msg;
-        int fd;
-        int got = sync_recv(sock, &msg, &fd);
-        if (got > 0 && fd >= 0)
-                close(fd);
-        close(sock);
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        if (got > 0 && msg.type == SYNC_ERROR)
-                return burrow_error_set(err, 0, "%s", msg.text);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return burrow_error_set(err, 0, "copying on the host failed");
-        return 0;
-}
-
 int burrow_cp(const struct burrow_global *global, const char *src, const char *dest, struct burrow_error **err)
 {
         char src_ctr[256], dest_ctr[256];
@@ -190,7 +143,8 @@ int burrow_cp(const struct burrow_global *global, const char *src, const char *d
                                .fd = host_end, .where = "the host" };
         struct cp_job ctr = { .path = ctr_path, .contents = host.contents, .fd = ctr_end, .where = where };
         int sock = -1;
-        pid_t side = side_start(from ? host_extract : host_write, &host, ctr_end, &sock, err);
+        /* the host's half in a process of its own, so both halves stream through one pipe */
+        pid_t side = spawn_helper(from ? host_extract : host_write, &host, ctr_end, &sock, err);
         close(host_end);
         if (side < 0) {
                 close(ctr_end);
@@ -206,7 +160,7 @@ int burrow_cp(const struct burrow_global *global, const char *src, const char *d
                 r = container_tree_run(s, &ns, id, to, from ? ctr_write : ctr_extract, &ctr, &cerr);
         close(ctr_end); /* the host side sees the end of the stream */
         struct burrow_error *herr = NULL;
-        int hr = side_finish(side, sock, &herr);
+        int hr = spawn_helper_finish(side, sock, "copying on the host", &herr);
         store_free(s);
         /* the source side says why (the other one only saw the stream break), unless only the
          * destination failed */

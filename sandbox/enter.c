@@ -400,6 +400,26 @@ int burrow_exec(const struct burrow_global *global, const struct burrow_run_conf
         return ret;
 }
 
+struct enter_job {
+        const int *ns;
+        const char *name;
+        int (*fn)(void *arg, struct burrow_error **err);
+        void *arg;
+};
+
+static int enter_and_run(void *arg, struct burrow_error **err)
+{
+        struct enter_job *job = arg;
+        /* the container must not get at this process before it is one of its own */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return burrow_error_set(err, errno, "prctl");
+        if (join_namespaces(job->ns, CLONE_NEWUSER | CLONE_NEWNS, job->name, err) < 0)
+                return -1;
+        if (chdir("/") < 0)
+                return burrow_error_set(err, errno, "chdir /");
+        return job->fn(job->arg, err);
+}
+
 int container_enter_run(struct store *s, const char *id, const char *name, int (*fn)(void *arg, struct burrow_error **err),
                         void *arg, struct burrow_error **err)
 {
@@ -410,45 +430,14 @@ int container_enter_run(struct store *s, const char *id, const char *name, int (
         int ns[EXEC_NS_COUNT];
         if (fetch_namespaces(s, id, name, ns, err) < 0)
                 return -1;
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-                for (size_t i = 0; i < EXEC_NS_COUNT; i++)
-                        close(ns[i]);
-                return burrow_error_set(err, errno, "socketpair");
-        }
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid == 0) {
-                close(sv[0]);
-                struct burrow_error *cerr = NULL;
-                /* the container must not get at this process before it is one of its own */
-                if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-                        burrow_error_set(&cerr, errno, "prctl");
-                else if (join_namespaces(ns, CLONE_NEWUSER | CLONE_NEWNS, name, &cerr) == 0 && chdir("/") < 0)
-                        burrow_error_set(&cerr, errno, "chdir /");
-                if (cerr == NULL)
-                        fn(arg, &cerr);
-                if (cerr)
-                        sync_send_error(sv[1], cerr);
-                _exit(cerr ? 1 : 0);
-        }
+        struct enter_job job = { .ns = ns, .name = name, .fn = fn, .arg = arg };
+        int sock;
+        pid_t pid = spawn_helper(enter_and_run, &job, -1, &sock, err);
         for (size_t i = 0; i < EXEC_NS_COUNT; i++)
                 close(ns[i]);
-        close(sv[1]);
-        cleanup_close int sock = sv[0];
         if (pid < 0)
-                return burrow_error_set(err, errno, "fork");
-        struct sync_msg msg;
-        int fd;
-        int got = sync_recv(sock, &msg, &fd);
-        if (got > 0 && fd >= 0)
-                close(fd);
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        if (got > 0 && msg.type == SYNC_ERROR)
-                return burrow_error_set_code(err, msg.exit_code, 0, "%s", msg.text);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return burrow_error_set(err, 0, "the process in container %s failed", name);
-        return 0;
+                return -1;
+        char what[300];
+        snprintf(what, sizeof(what), "the process in container %s", name);
+        return spawn_helper_finish(pid, sock, what, err);
 }

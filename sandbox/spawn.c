@@ -241,3 +241,49 @@ int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, const struct spaw
         return (err && *err) ? -1 : 0;
 }
 
+
+pid_t spawn_helper(spawn_helper_fn fn, void *arg, int close_fd, int *sock, struct burrow_error **err)
+{
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return burrow_error_set(err, errno, "socketpair");
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+                close(sv[0]);
+                close(sv[1]);
+                return burrow_error_set(err, errno, "fork");
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                if (close_fd >= 0)
+                        close(close_fd);
+                struct burrow_error *cerr = NULL;
+                if (fn(arg, &cerr) < 0 && cerr == NULL)
+                        burrow_error_set(&cerr, 0, "failed");
+                if (cerr)
+                        sync_send_error(sv[1], cerr);
+                _exit(cerr ? 1 : 0);
+        }
+        close(sv[1]);
+        *sock = sv[0];
+        return pid;
+}
+
+int spawn_helper_finish(pid_t pid, int sock, const char *what, struct burrow_error **err)
+{
+        struct sync_msg msg;
+        int fd;
+        int got = sync_recv(sock, &msg, &fd);
+        if (got > 0 && fd >= 0)
+                close(fd);
+        close(sock);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (got > 0 && msg.type == SYNC_ERROR)
+                return burrow_error_set_code(err, msg.exit_code, 0, "%s", msg.text);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return burrow_error_set(err, 0, "%s failed", what);
+        return 0;
+}

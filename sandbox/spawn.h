@@ -40,4 +40,11 @@ int spawn_wait(pid_t pid, int sock, int sfd, bool interactive, const struct spaw
 
 void spawn_kill_and_reap(pid_t pid);
 
+/* FN(ARG) in a forked child (CLOSE_FD, if not -1, closed there first); its error comes back
+ * over *sock. spawn_helper_finish waits for it: 0, or -1 with the child's error (or "WHAT
+ * failed" when it died without one). */
+typedef int (*spawn_helper_fn)(void *arg, struct burrow_error **err);
+pid_t spawn_helper(spawn_helper_fn fn, void *arg, int close_fd, int *sock, struct burrow_error **err);
+int spawn_helper_finish(pid_t pid, int sock, const char *what, struct burrow_error **err);
+
 #endif
