@@ -84,10 +84,11 @@ jq -r '
   def ms: . * 1000 | . * 100 | round / 100;
   def x: . * 1000 | round / 1000 | tostring + "x";
   (.results | map({(.command): .mean}) | add) as $m
-  | (.results[] | "mean \(.command): \(.mean | ms) ms"),
-    "ratio burrow/podman          \($m.burrow / $m.podman | x)   (goal <= 0.05x)",
-    "ratio burrow/crun            \($m.burrow / $m.crun | x)   (goal <= 0.5x)",
-    "ratio burrow/burrow-rootfs   \($m.burrow / $m["burrow-rootfs"] | x)   (goal <= 1.5x)",
+  | (.results | map({(.command): .median}) | add) as $d
+  | (.results[] | "mean \(.command): \(.mean | ms) ms (median \(.median | ms) ms)"),
+    "ratio burrow/podman          \($m.burrow / $m.podman | x)   (goal <= 0.05x; of medians \($d.burrow / $d.podman | x))",
+    "ratio burrow/crun            \($m.burrow / $m.crun | x)   (goal <= 0.5x; of medians \($d.burrow / $d.crun | x))",
+    "ratio burrow/burrow-rootfs   \($m.burrow / $m["burrow-rootfs"] | x)   (goal <= 1.5x; of medians \($d.burrow / $d["burrow-rootfs"] | x))",
     "ratio burrow-fuse/podman     \($m["burrow-fuse"] / $m.podman | x)",
     "ratio burrow-fuse/crun       \($m["burrow-fuse"] / $m.crun | x)"
 ' "$work/start.json"

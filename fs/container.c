@@ -168,25 +168,23 @@ int container_create(struct store *s, const char *image_id, const char *name, js
         if (store_op_begin(s, "container", &op, err) < 0)
                 return -1;
         int r = 0;
+        /* the op directory (0700) becomes the container's */
         static const struct {
                 const char *name;
                 mode_t mode;
-        } dirs[] = { { "ctr", 0700 }, { "ctr/upper", 0755 }, { "ctr/work", 0700 }, { "ctr/merged", 0755 } };
+        } dirs[] = { { "upper", 0755 }, { "work", 0700 }, { "merged", 0755 } };
         /* the modes exactly (the merged root takes upper/'s), without a chmod each */
         mode_t saved_umask = umask(0);
         for (size_t i = 0; r == 0 && i < sizeof(dirs) / sizeof(dirs[0]); i++)
                 if (mkdirat(op.fd, dirs[i].name, dirs[i].mode) < 0)
                         r = burrow_error_set(err, errno, "creating `%s/%s/%s`", s->root, op.name, dirs[i].name);
         umask(saved_umask);
-        cleanup_close int cfd = r == 0 ? openat(op.fd, "ctr", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-        if (r == 0 && cfd < 0)
-                r = burrow_error_set(err, errno, "opening `%s/%s/ctr`", s->root, op.name);
         if (r == 0)
-                r = store_write_state_json_at(cfd, "config.json", config, err);
+                r = store_write_state_json_at(op.fd, "config.json", config, err);
         char dest[128];
         snprintf(dest, sizeof(dest), "containers/%s", id);
-        if (r == 0 && renameat(op.fd, "ctr", s->fd, dest) < 0)
-                r = burrow_error_set(err, errno, "storing container %s in `%s`", id, s->root);
+        if (r == 0 && store_op_commit(s, &op, s->fd, dest, err) < 0)
+                r = burrow_error_wrap(err, "storing container %s", id);
         store_op_end(s, &op);
         return r;
 }
@@ -309,7 +307,7 @@ static int remove_tree_in_ns(void *arg, void *result, struct burrow_error **err)
 {
         (void)result;
         struct container_removal *rm = arg;
-        if (store_remove_tree(rm->op.fd, "ctr") < 0)
+        if (store_remove_tree(rm->store->fd, rm->op.name) < 0)
                 return burrow_error_set(err, errno, "removing the files of container %.12s", rm->id);
         return 0;
 }
@@ -335,17 +333,14 @@ int container_remove_begin(struct store *s, struct store_ns_plan *plan, const ch
                         if (json_is_true(json_object_get(b, "anonymous")) && json_is_string(json_object_get(b, "volume")))
                                 json_array_append(rm->anonymous, json_object_get(b, "volume"));
         }
-        if (store_op_begin(s, "rm", &rm->op, err) < 0)
-                goto fail;
         /* out of sight in one rename (the directory is the caller's, whatever owns its files) */
         char dir[128];
         snprintf(dir, sizeof(dir), "containers/%s", id);
-        if (renameat(s->fd, dir, rm->op.fd, "ctr") < 0) {
-                burrow_error_set(err, errno, "removing container %.12s from `%s`", id, s->root);
-                store_op_end(s, &rm->op);
-                rm->op.fd = -1;
+        if (store_op_adopt(s, "rm", s->fd, dir, &rm->op, err) < 0) {
+                burrow_error_wrap(err, "removing container %.12s", id);
                 goto fail;
         }
+        rm->store = s;
         return 0;
 fail:
         close(rm->running);

@@ -56,7 +56,8 @@ int container_remove_with(struct store *s, struct store_ns_plan *plan, const cha
  * in between). */
 struct container_removal {
         char id[CONTAINER_ID_LEN + 1];
-        struct store_op op;
+        struct store *store;
+        struct store_op op; /* the container's directory, out of sight in tmp/ */
         int running;
         json_t *anonymous;
 };

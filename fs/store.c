@@ -173,6 +173,50 @@ int store_op_begin(struct store *s, const char *kind, struct store_op *op, struc
         return burrow_error_set(err, EEXIST, "creating a directory in `%s/tmp`", s->root);
 }
 
+int store_op_adopt(struct store *s, const char *kind, int at, const char *name, struct store_op *op,
+                   struct burrow_error **err)
+{
+        op->fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (op->fd < 0)
+                return burrow_error_set(err, errno, "opening `%s/%s`", s->root, name);
+        /* locked before it shows in tmp/, moved while tmp/ is locked: no sweep takes it early */
+        if (flock(op->fd, LOCK_EX | LOCK_NB) < 0) {
+                int e = errno;
+                store_op_forget(op);
+                return burrow_error_set(err, e, "locking `%s/%s`", s->root, name);
+        }
+        cleanup_close int tmp_lock = lock_tmp(s);
+        if (tmp_lock < 0) {
+                int e = errno;
+                store_op_forget(op);
+                return burrow_error_set(err, e, "locking `%s/tmp`", s->root);
+        }
+        for (int attempt = 0; attempt < 16; attempt++) {
+                char hex[17];
+                if (random_hex(hex, 8, err) < 0)
+                        break;
+                snprintf(op->name, sizeof(op->name), "tmp/%s-%s", kind, hex);
+                if (renameat2(at, name, s->fd, op->name, RENAME_NOREPLACE) == 0)
+                        return 0;
+                if (errno != EEXIST) {
+                        burrow_error_set(err, errno, "moving `%s/%s` to `%s/%s`", s->root, name, s->root, op->name);
+                        break;
+                }
+        }
+        if (err && *err == NULL)
+                burrow_error_set(err, EEXIST, "moving `%s/%s` into `%s/tmp`", s->root, name, s->root);
+        store_op_forget(op);
+        return -1;
+}
+
+int store_op_commit(struct store *s, struct store_op *op, int at, const char *dest, struct burrow_error **err)
+{
+        if (renameat(s->fd, op->name, at, dest) < 0)
+                return burrow_error_set(err, errno, "moving `%s/%s` to `%s`", s->root, op->name, dest);
+        store_op_forget(op);
+        return 0;
+}
+
 int store_remove_tree(int at, const char *name)
 {
         struct stat st;

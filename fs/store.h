@@ -46,6 +46,12 @@ struct store_op {
         char name[64];
 };
 int store_op_begin(struct store *s, const char *kind, struct store_op *op, struct burrow_error **err);
+/* Take the directory AT/NAME out of sight as an op directory of KIND (for removal: a sweep of
+ * tmp/ finishes it if this process dies). */
+int store_op_adopt(struct store *s, const char *kind, int at, const char *name, struct store_op *op,
+                   struct burrow_error **err);
+/* The op directory itself becomes AT/DEST (made complete in there), and is released. */
+int store_op_commit(struct store *s, struct store_op *op, int at, const char *dest, struct burrow_error **err);
 /* Remove the (empty or plain-file) op directory and release it. */
 void store_op_end(struct store *s, struct store_op *op);
 /* Close our descriptor of an op directory another process (a child) now holds and ends. */

@@ -120,18 +120,23 @@ void exec_server_serve(void *arg)
         }
 }
 
-void exec_server_close(struct exec_server *srv)
+void exec_server_stop(struct exec_server *srv)
 {
         if (srv->listen_fd >= 0) {
                 close(srv->listen_fd);
                 unlinkat(srv->dir_fd, EXEC_SOCKET, 0);
         }
-        for (size_t i = 0; i < EXEC_NS_COUNT; i++)
-                if (srv->ns[i] >= 0)
-                        close(srv->ns[i]);
         if (srv->dir_fd >= 0)
                 close(srv->dir_fd);
         srv->listen_fd = srv->dir_fd = -1;
+}
+
+void exec_server_close(struct exec_server *srv)
+{
+        exec_server_stop(srv);
+        for (size_t i = 0; i < EXEC_NS_COUNT; i++)
+                if (srv->ns[i] >= 0)
+                        close(srv->ns[i]);
         for (size_t i = 0; i < EXEC_NS_COUNT; i++)
                 srv->ns[i] = -1;
 }

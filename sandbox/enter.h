@@ -34,6 +34,8 @@ struct exec_server {
 int exec_server_open(struct exec_server *srv, int container_dir, pid_t pid, struct burrow_error **err);
 /* Answer waiting clients (the listening socket is readable). */
 void exec_server_serve(void *srv);
+/* No more clients (the socket goes); the namespaces stay open. */
+void exec_server_stop(struct exec_server *srv);
 void exec_server_close(struct exec_server *srv);
 
 #endif

@@ -135,13 +135,19 @@ struct finish_rep {
 };
 
 /* Remove the container: out of sight now, its files by a process of their own (the caller need
- * not wait for them; the op directory they wait in is swept if that process dies). */
-static int remove_soon(struct store *s, struct store_ns_plan *plan, const char *id, struct burrow_error **err)
+ * not wait for them; the op directory they wait in is swept if that process dies). That process
+ * also drops the last reference to the container's namespaces (HOLD), once the caller is gone. */
+static int remove_soon(struct store *s, struct store_ns_plan *plan, const char *id, const int *hold, size_t n_hold,
+                       int *released, struct burrow_error **err)
 {
         struct container_removal rm;
         if (container_remove_begin(s, plan, id, true, &rm, err) < 0)
                 return -1;
         fflush(NULL);
+        /* EOF on it: the caller has closed its copies of HOLD (*RELEASED) */
+        int caller_gone[2] = { -1, -1 };
+        if (n_hold > 0 && pipe2(caller_gone, O_CLOEXEC) < 0)
+                caller_gone[0] = caller_gone[1] = -1;
         pid_t pid = fork();
         if (pid == 0) {
                 /* no terminal or pipe of the caller's: `$(burrow run --rm ...)` must not wait */
@@ -151,13 +157,29 @@ static int remove_soon(struct store *s, struct store_ns_plan *plan, const char *
                         dup2(null, STDOUT_FILENO);
                         dup2(null, STDERR_FILENO);
                 }
+                if (caller_gone[0] >= 0) {
+                        char c;
+                        close(caller_gone[1]);
+                        while (read(caller_gone[0], &c, 1) < 0 && errno == EINTR)
+                                ;
+                }
+                /* the mounts go before the files under them */
+                for (size_t i = 0; i < n_hold; i++)
+                        if (hold[i] >= 0)
+                                close(hold[i]);
                 struct burrow_error *e = NULL;
                 if (container_remove_end(s, plan, &rm, &e) < 0)
                         burrow_error_free(e);
                 _exit(0);
         }
-        if (pid < 0) /* then here and now */
+        if (caller_gone[0] >= 0)
+                close(caller_gone[0]);
+        if (pid < 0) { /* then here and now */
+                if (caller_gone[1] >= 0)
+                        close(caller_gone[1]);
                 return container_remove_end(s, plan, &rm, err);
+        }
+        *released = caller_gone[1];
         /* ours to forget: the op directory's lock is the child's now */
         store_op_forget(&rm.op);
         close(rm.running);
@@ -168,7 +190,7 @@ static int remove_soon(struct store *s, struct store_ns_plan *plan, const char *
 static int finish_here(struct image_ctr *ic, const struct finish_req *req, struct burrow_error **err)
 {
         if (req->remove)
-                return remove_soon(ic->store, ic->ns_plan, ic->id, err);
+                return remove_soon(ic->store, ic->ns_plan, ic->id, ic->ns_hold, ic->n_ns_hold, &ic->ns_released, err);
         return container_record_exit(ic->store, ic->id, req->exit_code, err);
 }
 
@@ -237,6 +259,7 @@ static int open_store(const struct burrow_global *global, const struct store_ns 
         ic->fuse_pid = -1;
         ic->finisher = -1;
         ic->finisher_sock = -1;
+        ic->ns_released = -1;
         burrow_run_config_init(&ic->stored);
         if ((ic->ns_plan = store_ns_plan_new(ns, err)) == NULL)
                 return -1;
@@ -504,13 +527,15 @@ static int load_container(struct burrow_run_config *eff, struct image_ctr *ic, s
 }
 
 /* Lock it as running, hand the exit to the finisher, work out the overlay's options. */
-static int ready_to_run(struct image_ctr *ic, enum userns_mode eff_userns, struct burrow_error **err)
+static int ready_to_run(struct image_ctr *ic, enum userns_mode eff_userns, bool remove, struct burrow_error **err)
 {
         cleanup_free char *opts = NULL;
         if (ic->driver != DRIVER_VFS && container_overlay_options(ic->store, ic->layers, ic->id, false, &opts, err) < 0)
                 return -1;
-        /* userxattr: the opaque marks are user.overlay.opaque (trusted.* is root's) */
-        if (asprintf(&ic->overlay_opts, "%s,userxattr", opts ? opts : "") < 0) {
+        /* userxattr: the opaque marks are user.overlay.opaque (trusted.* is root's). volatile
+         * (Linux 5.10, older than userxattr): no syncs of the upper layer, none at unmount
+         * either, for a layer --rm throws away; a crash leaves it unmountable, and it goes. */
+        if (asprintf(&ic->overlay_opts, "%s,userxattr%s", opts ? opts : "", remove ? ",volatile" : "") < 0) {
                 ic->overlay_opts = NULL;
                 return burrow_error_set(err, ENOMEM, "overlay options");
         }
@@ -539,7 +564,7 @@ int image_ctr_prepare(const struct burrow_global *global, const char *runroot, s
                 return -1;
         if (eff->container ? load_container(eff, ic, err) : make_container(&ns, eff, ic, err))
                 return -1;
-        if (ready_to_run(ic, eff->userns, err) < 0) {
+        if (ready_to_run(ic, eff->userns, eff->remove, err) < 0) {
                 if (ic->existing && ic->running_fd < 0) /* running already, or not ours to touch */
                         ic->finished = true;
                 return -1;
@@ -623,8 +648,23 @@ int image_ctr_finish(struct image_ctr *ic, bool remove, int exit_code, struct bu
         return r;
 }
 
+bool image_ctr_removes_here(const struct image_ctr *ic)
+{
+        return ic->finisher_sock < 0;
+}
+
+void image_ctr_ns_released(struct image_ctr *ic)
+{
+        if (ic->ns_released >= 0)
+                close(ic->ns_released);
+        ic->ns_released = -1;
+        ic->ns_hold = NULL;
+        ic->n_ns_hold = 0;
+}
+
 void image_ctr_free(struct image_ctr *ic)
 {
+        image_ctr_ns_released(ic);
         image_ctr_fuse_stop(ic);
         if (ic->created && !ic->finished) {
                 /* one made now goes; one started again stays, with the failure as its exit */
@@ -662,6 +702,7 @@ void image_ctr_free(struct image_ctr *ic)
         ic->fuse_pid = -1;
         ic->finisher = -1;
         ic->finisher_sock = -1;
+        ic->ns_released = -1;
 }
 
 static bool is_mounted(const char *dir, const char *parent)

@@ -466,7 +466,8 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         bool reaped;
         /* detached (-d, start): stdin is /dev/null, input comes only through attach */
         int ret = spawn_wait(pid, sock, sfd, cfg->interactive && cfg->ready_fd < 0 && !cfg->detach, &hook, &status, &reaped, err);
-        ctr_servers_close(&srv);
+        exec_server_stop(&srv.exec);
+        attach_server_close(&srv.attach);
         if (reaped)
                 pid = 0;
         if (have_state)
@@ -480,11 +481,19 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                 struct burrow_error *ferr = NULL;
                 /* a container made now that never ran (setup failed) is not kept; one started
                  * again keeps its layer and records the failure */
+                if (image_ctr_removes_here(ic)) {
+                        ic->ns_hold = srv.exec.ns;
+                        ic->n_ns_hold = EXEC_NS_COUNT;
+                } else {
+                        exec_server_close(&srv.exec); /* the mounts go before the files */
+                }
                 if (image_ctr_finish(ic, cfg->remove || (ret < 0 && !ic->existing),
                                      ret == 0 ? *exit_code : ic->existing ? BURROW_EXIT_FAILURE : -1, &ferr) < 0) {
                         burrow_warn("container %.12s: %s", id, ferr->msg);
                         burrow_error_free(ferr);
                 }
+                ctr_servers_close(&srv);
+                image_ctr_ns_released(ic);
         }
         return ret;
 }
