@@ -109,6 +109,14 @@ static const char run_help[] =
         "  -i, --interactive         pass stdin to the container (otherwise it reads /dev/null)\n"
         "  -t, --tty                 give the container a pseudo-terminal\n"
         "  --init / --no-init        PID 1 is burrow's init (default), or CMD itself\n"
+        "  --cap-add CAP, --cap-drop CAP  add or drop a capability (NET_ADMIN, CAP_SYS_PTRACE, ALL) from\n"
+        "                            the default set (Docker's: CHOWN DAC_OVERRIDE FOWNER FSETID KILL\n"
+        "                            SETGID SETUID SETPCAP SETFCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT\n"
+        "                            MKNOD AUDIT_WRITE); all of them are the user namespace's only\n"
+        "  --privileged              every capability of the user namespace, no seccomp filter, no\n"
+        "                            masked /proc and /sys paths (still no host root: nothing more)\n"
+        "  --security-opt OPT        seccomp=FILE (a Docker/OCI JSON profile), seccomp=unconfined,\n"
+        "                            no-new-privileges=false (setuid programs inside may gain IDs)\n"
         "  --net, --network MODE     none (default: loopback only) or host\n"
         "  --uts host|private        share the host's hostname (default: private)\n"
         "  --ipc host|private        share the host's System V IPC and message queues (default: private)\n"
@@ -336,7 +344,8 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
 {
         enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM, OPT_USERNS, OPT_GROUP_ADD, OPT_NAME,
                OPT_ENTRYPOINT, OPT_STORAGE_DRIVER, OPT_PULL, OPT_TMPFS, OPT_READ_ONLY, OPT_ENV_FILE,
-               OPT_SHM_SIZE, OPT_ULIMIT, OPT_UTS, OPT_IPC, OPT_PID, OPT_MOUNT, OPT_DEVICE };
+               OPT_SHM_SIZE, OPT_ULIMIT, OPT_UTS, OPT_IPC, OPT_PID, OPT_MOUNT, OPT_DEVICE, OPT_CAP_ADD, OPT_CAP_DROP,
+               OPT_PRIVILEGED, OPT_SECURITY_OPT };
         static const struct option longs[] = {
                 { "rootfs", required_argument, NULL, OPT_ROOTFS },
                 { "name", required_argument, NULL, OPT_NAME },
@@ -353,6 +362,10 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 { "pid", required_argument, NULL, OPT_PID },
                 { "mount", required_argument, NULL, OPT_MOUNT },
                 { "device", required_argument, NULL, OPT_DEVICE },
+                { "cap-add", required_argument, NULL, OPT_CAP_ADD },
+                { "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+                { "privileged", no_argument, NULL, OPT_PRIVILEGED },
+                { "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
                 { "volume", required_argument, NULL, 'v' },
                 { "env", required_argument, NULL, 'e' },
                 { "workdir", required_argument, NULL, 'w' },
@@ -437,6 +450,18 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 }
                 case OPT_READ_ONLY:
                         cfg->read_only = true;
+                        break;
+                case OPT_CAP_ADD:
+                case OPT_CAP_DROP:
+                        if (burrow_cap_option(optarg, opt == OPT_CAP_ADD, &cfg->security, err) < 0)
+                                return -1;
+                        break;
+                case OPT_PRIVILEGED:
+                        cfg->security.privileged = true;
+                        break;
+                case OPT_SECURITY_OPT:
+                        if (burrow_security_opt_parse(optarg, &cfg->security, err) < 0)
+                                return -1;
                         break;
                 case OPT_ENV_FILE:
                         if (burrow_env_file_read(optarg, &cfg->env, &cfg->n_env, err) < 0)

@@ -27,6 +27,7 @@
 #include "sandbox/imagectr.h"
 #include "sandbox/init.h"
 #include "sandbox/process.h"
+#include "sandbox/runroot.h"
 #include "sandbox/spawn.h"
 #include "sandbox/sync.h"
 #include "sandbox/tty.h"
@@ -194,6 +195,7 @@ struct exec_child {
         struct burrow_run_config *cfg; /* the container's, with exec's -e/-u/-w applied */
         char **envp;
         const char *name;
+        const struct process_security *security; /* the container's */
         sigset_t saved_mask;
         int sock;
 };
@@ -215,7 +217,7 @@ static int exec_child_setup(struct exec_child *c, int *tty_slave, struct burrow_
                 denied = n > 0 && strncmp(state, "deny", 4) == 0;
                 close(fd);
         }
-        if (process_set_identity(cfg, has_user, uid, gid, denied, err) < 0)
+        if (process_set_identity(cfg, has_user, uid, gid, denied, c->security, err) < 0)
                 return -1;
         const char *wd = cfg->workdir ? cfg->workdir : "/";
         if (chdir(wd) < 0)
@@ -328,6 +330,13 @@ int burrow_exec(const struct burrow_global *global, const struct burrow_run_conf
                 store_free(s);
                 return burrow_error_wrap(err, "container %s", x->container);
         }
+        /* the container's capabilities and seccomp filter, as its own processes have them */
+        cleanup_free char *runroot = global->runroot ? strdup(global->runroot) : runroot_default();
+        __attribute__((cleanup(process_security_free))) struct process_security security;
+        if (process_security_prepare(&cfg.security, runroot, &security, err) < 0) {
+                store_free(s);
+                return burrow_error_wrap(err, "container %s", x->container);
+        }
         int ns[EXEC_NS_COUNT];
         r = fetch_namespaces(s, id, x->container, ns, err);
         store_free(s);
@@ -373,8 +382,8 @@ int burrow_exec(const struct burrow_global *global, const struct burrow_run_conf
                 char **envp = cerr == NULL ? burrow_build_env(&cfg, hostname, &cerr) : NULL;
                 pid_t workload = cerr == NULL ? fork() : -1;
                 if (workload == 0) {
-                        struct exec_child child = { .cfg = &cfg, .envp = envp, .name = x->container, .saved_mask = saved_mask,
-                                                    .sock = sv[1] };
+                        struct exec_child child = { .cfg = &cfg, .envp = envp, .name = x->container, .security = &security,
+                                                    .saved_mask = saved_mask, .sock = sv[1] };
                         exec_child_main(&child);
                 }
                 if (cerr == NULL && workload < 0)

@@ -194,6 +194,50 @@ static int setup_sys(int rootfd, const char *root_name, enum burrow_net_mode net
         return bind_in_root(rootfd, root_name, "/sys", "/sys", true, err);
 }
 
+/* What runc and Docker hide: kernel memory, keys, timers and scheduler internals, firmware. */
+static const char *const masked_paths[] = { "/proc/acpi",          "/proc/asound",
+                                            "/proc/kcore",         "/proc/keys",        "/proc/latency_stats",
+                                            "/proc/timer_list",    "/proc/timer_stats", "/proc/sched_debug",
+                                            "/proc/scsi",          "/sys/firmware",     "/sys/devices/virtual/powercap" };
+/* ...and what they leave readable but not writable. */
+static const char *const readonly_paths[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger" };
+
+static int mask_paths(int rootfd, const char *root_name, struct burrow_error **err)
+{
+        for (size_t i = 0; i < sizeof(masked_paths) / sizeof(masked_paths[0]); i++) {
+                struct burrow_error *missing = NULL;
+                cleanup_close int fd = rootfs_resolve(rootfd, root_name, masked_paths[i], ROOTFS_EXISTING, &missing);
+                if (fd < 0) {
+                        burrow_error_free(missing); /* not on this kernel */
+                        continue;
+                }
+                struct stat st;
+                char p[FD_PATH_MAX];
+                if (fstat(fd, &st) < 0)
+                        return burrow_error_set(err, errno, "masking `%s`", masked_paths[i]);
+                /* a directory: an empty read-only tmpfs over it; a file: /dev/null */
+                int r = S_ISDIR(st.st_mode) ? mount("tmpfs", fd_path(fd, p), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                                    "size=0,mode=0555")
+                                            : mount("/dev/null", fd_path(fd, p), NULL, MS_BIND, NULL);
+                if (r < 0)
+                        return burrow_error_set(err, errno, "masking `%s`", masked_paths[i]);
+        }
+        for (size_t i = 0; i < sizeof(readonly_paths) / sizeof(readonly_paths[0]); i++) {
+                struct burrow_error *missing = NULL;
+                cleanup_close int fd = rootfs_resolve(rootfd, root_name, readonly_paths[i], ROOTFS_EXISTING, &missing);
+                if (fd < 0) {
+                        burrow_error_free(missing);
+                        continue;
+                }
+                char p[FD_PATH_MAX];
+                if (mount(fd_path(fd, p), p, NULL, MS_BIND | MS_REC, NULL) < 0)
+                        return burrow_error_set(err, errno, "binding `%s` to make it read-only", readonly_paths[i]);
+                if (make_readonly(rootfd, root_name, readonly_paths[i], true, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 static int pivot_into(int rootfd, const char *root_name, struct burrow_error **err)
 {
         if (fchdir(rootfd) < 0)
@@ -264,6 +308,9 @@ int mounts_setup(const struct burrow_run_config *cfg, const struct mounts_option
                 if (bind_in_root(rootfd, root_name, b->source, b->dest, b->readonly, err) < 0)
                         return burrow_error_wrap(err, "volume `%s:%s`", b->volume ? b->volume : b->source, b->dest);
         }
+        /* after the binds: a -v onto /proc/kcore does not unmask it */
+        if (opts->mask_paths && mask_paths(rootfd, root_name, err) < 0)
+                return -1;
         /* last, so mount points could still be made: the root's own mount only */
         if (cfg->read_only && make_readonly(rootfd, root_name, "/", false, err) < 0)
                 return burrow_error_wrap(err, "--read-only");

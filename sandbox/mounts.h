@@ -10,6 +10,7 @@
 struct mounts_options {
         bool devpts_gid5; /* GID 5 (tty) is mapped: give pts the usual group */
         const char *shm_size; /* --shm-size, or NULL */
+        bool mask_paths;      /* runc's masked and read-only /proc and /sys paths (not with --privileged) */
 };
 
 /* Run in the container's mount namespace, before exec. On success the process's root and

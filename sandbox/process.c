@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -46,19 +47,31 @@ int process_home(const struct burrow_run_config *cfg, uid_t uid, char **envp, st
         return 0;
 }
 
+int process_security_prepare(const struct burrow_security *sec, const char *runroot, struct process_security *out,
+                             struct burrow_error **err)
+{
+        memset(out, 0, sizeof(*out));
+        out->caps = caps_effective(sec->cap_add, sec->cap_add_all, sec->cap_drop, sec->cap_drop_all, sec->privileged);
+        out->no_new_privs = !sec->allow_new_privs;
+        out->mask_paths = !sec->privileged;
+        if (sec->privileged || sec->seccomp == BURROW_SECCOMP_UNCONFINED)
+                return 0;
+        if (sec->seccomp == BURROW_SECCOMP_PROFILE)
+                return seccomp_prepare(sec->seccomp_profile, sec->seccomp_source ? sec->seccomp_source : "(stored)", out->caps,
+                                       runroot, &out->seccomp, err);
+        return seccomp_prepare(seccomp_default_profile, "burrow's default", out->caps, runroot, &out->seccomp, err);
+}
+
+void process_security_free(struct process_security *ps)
+{
+        seccomp_program_free(&ps->seccomp);
+}
+
 int process_set_identity(const struct burrow_run_config *cfg, bool has_user, uid_t uid, gid_t gid, bool setgroups_denied,
-                         struct burrow_error **err)
+                         const struct process_security *ps, struct burrow_error **err)
 {
         static const char unmapped[] = " (not mapped in the container; a subordinate ID range maps 65536 IDs, see `burrow "
                                        "info`)";
-        if (!setgroups_denied && setgroups(cfg->n_group_add, cfg->group_add) < 0)
-                return burrow_error_set(err, errno, "setting supplementary groups");
-        if (has_user) {
-                if (setresgid(gid, gid, gid) < 0)
-                        return burrow_error_set(err, errno, "switching to gid %u%s", (unsigned)gid, errno == EINVAL ? unmapped : "");
-                if (setresuid(uid, uid, uid) < 0)
-                        return burrow_error_set(err, errno, "switching to uid %u%s", (unsigned)uid, errno == EINVAL ? unmapped : "");
-        }
         for (size_t i = 0; i < cfg->n_ulimits; i++) {
                 struct rlimit rl = { .rlim_cur = cfg->ulimits[i].soft, .rlim_max = cfg->ulimits[i].hard };
                 if (setrlimit(cfg->ulimits[i].resource, &rl) < 0)
@@ -68,6 +81,28 @@ int process_set_identity(const struct burrow_run_config *cfg, bool has_user, uid
                                                                  "cannot raise"
                                                                : "");
         }
+        /* without no_new_privs the kernel wants CAP_SYS_ADMIN for a filter: load it while we
+         * have it; it must then allow what follows (capset, setresuid, execve) */
+        if (ps && ps->seccomp.len && !ps->no_new_privs && seccomp_install(&ps->seccomp, err) < 0)
+                return -1;
+        if (ps && caps_drop_bounding(ps->caps, err) < 0)
+                return -1;
+        if (!setgroups_denied && setgroups(cfg->n_group_add, cfg->group_add) < 0)
+                return burrow_error_set(err, errno, "setting supplementary groups");
+        if (has_user) {
+                if (setresgid(gid, gid, gid) < 0)
+                        return burrow_error_set(err, errno, "switching to gid %u%s", (unsigned)gid, errno == EINVAL ? unmapped : "");
+                if (setresuid(uid, uid, uid) < 0)
+                        return burrow_error_set(err, errno, "switching to uid %u%s", (unsigned)uid, errno == EINVAL ? unmapped : "");
+        }
+        if (ps == NULL)
+                return 0;
+        if (caps_apply(ps->caps, !has_user || uid == 0, err) < 0)
+                return -1;
+        if (ps->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return burrow_error_set(err, errno, "setting no_new_privs");
+        if (ps->seccomp.len && ps->no_new_privs && seccomp_install(&ps->seccomp, err) < 0)
+                return -1;
         return 0;
 }
 

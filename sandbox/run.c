@@ -51,6 +51,7 @@ struct child_args {
         const char *hostname;
         char *const *envp;
         const struct idmap_plan *plan;
+        const struct process_security *security;
         int sock;
         sigset_t saved_mask;
 };
@@ -96,7 +97,8 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
                 return burrow_error_set(err, errno, "setting hostname `%s`", a->hostname);
         uint32_t outside;
         struct mounts_options mopts = { .devpts_gid5 = idmap_to_outside(&a->plan->gids, 5, &outside),
-                                        .shm_size = cfg->shm_size };
+                                        .shm_size = cfg->shm_size,
+                                        .mask_paths = a->security->mask_paths };
         if (a->ic) {
                 /* fuse-overlayfs mounted it in burrow's namespace already; this one inherited it */
                 if (a->ic->driver == DRIVER_OVERLAY && image_ctr_mount(a->ic, err) < 0)
@@ -122,7 +124,7 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
         /* docker creates a missing working directory (as root, before switching users). */
         if (cfg->workdir && mkdir_parents(cfg->workdir, 0755) < 0)
                 return burrow_error_set(err, errno, "creating working directory `%s` (-w)", cfg->workdir);
-        if (process_set_identity(cfg, has_user, uid, gid, a->plan->deny_setgroups, err) < 0)
+        if (process_set_identity(cfg, has_user, uid, gid, a->plan->deny_setgroups, a->security, err) < 0)
                 return -1;
         if (cfg->workdir && chdir(cfg->workdir) < 0)
                 return burrow_error_set(err, errno, "cannot change to working directory `%s` (-w)", cfg->workdir);
@@ -338,6 +340,10 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         cleanup_strv char **envp = burrow_build_env(cfg, hostname, err);
         if (envp == NULL)
                 return -1;
+        /* compiled (or read from the runroot's cache) here: the child only loads it */
+        __attribute__((cleanup(process_security_free))) struct process_security security;
+        if (process_security_prepare(&cfg->security, runroot, &security, err) < 0)
+                return -1;
 
         sigset_t handled, saved_mask;
         init_forwarded_signals(&handled);
@@ -358,7 +364,7 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                         return burrow_error_set(err, 0, "libarchive cannot be loaded");
                 }
         struct child_args args = { .cfg = cfg, .ic = ic, .rootfs = rootfs, .hostname = hostname, .envp = envp,
-                                   .plan = plan, .saved_mask = saved_mask };
+                                   .plan = plan, .security = &security, .saved_mask = saved_mask };
         unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS;
         if (!cfg->pid_host)
                 flags |= CLONE_NEWPID;

@@ -3,6 +3,7 @@
 #include "sandbox/runconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sandbox/caps.h"
 #include "util/fsutil.h"
 
 void burrow_run_config_init(struct burrow_run_config *cfg)
@@ -221,7 +223,64 @@ void burrow_run_config_free(struct burrow_run_config *cfg)
         free(cfg->workdir);
         free(cfg->hostname);
         free(cfg->group_add);
+        free(cfg->security.seccomp_profile);
+        free(cfg->security.seccomp_source);
         memset(cfg, 0, sizeof(*cfg));
+}
+
+int burrow_cap_option(const char *name, bool add, struct burrow_security *sec, struct burrow_error **err)
+{
+        caps_mask m;
+        bool all;
+        if (caps_parse(name, &m, &all, err) < 0)
+                return burrow_error_wrap(err, "--cap-%s", add ? "add" : "drop");
+        if (add) {
+                sec->cap_add |= all ? 0 : m;
+                sec->cap_add_all |= all;
+        } else {
+                sec->cap_drop |= all ? 0 : m;
+                sec->cap_drop_all |= all;
+        }
+        return 0;
+}
+
+int burrow_security_opt_parse(const char *spec, struct burrow_security *sec, struct burrow_error **err)
+{
+        if (strncmp(spec, "seccomp=", 8) == 0 || strncmp(spec, "seccomp:", 8) == 0) {
+                const char *v = spec + 8;
+                free(sec->seccomp_profile);
+                free(sec->seccomp_source);
+                sec->seccomp_profile = sec->seccomp_source = NULL;
+                if (strcmp(v, "unconfined") == 0) {
+                        sec->seccomp = BURROW_SECCOMP_UNCONFINED;
+                        return 0;
+                }
+                if (v[0] == '\0')
+                        return burrow_error_set(err, 0, "--security-opt seccomp= needs a profile file or `unconfined`");
+                /* read now: the container keeps the profile as it was, whatever happens to the file */
+                char *text = NULL;
+                if (read_file_at(AT_FDCWD, v, &text, NULL, err) < 0)
+                        return burrow_error_wrap(err, "--security-opt %s: reading the seccomp profile", spec);
+                sec->seccomp = BURROW_SECCOMP_PROFILE;
+                sec->seccomp_profile = text;
+                if ((sec->seccomp_source = strdup(v)) == NULL)
+                        return burrow_error_set(err, ENOMEM, "--security-opt");
+                return 0;
+        }
+        if (strncmp(spec, "no-new-privileges", 17) == 0) {
+                const char *v = spec + 17;
+                if (*v == '\0' || strcmp(v, "=true") == 0 || strcmp(v, ":true") == 0) {
+                        sec->allow_new_privs = false;
+                        return 0;
+                }
+                if (strcmp(v, "=false") == 0 || strcmp(v, ":false") == 0) {
+                        sec->allow_new_privs = true;
+                        return 0;
+                }
+        }
+        return burrow_error_set(err, 0, "--security-opt `%s`: burrow knows seccomp=FILE, seccomp=unconfined and "
+                                        "no-new-privileges[=true|false]",
+                                spec);
 }
 
 int burrow_bind_parse(const char *spec, struct burrow_bind *out, struct burrow_error **err)
@@ -593,6 +652,26 @@ json_t *burrow_run_config_to_json(const struct burrow_run_config *cfg)
         json_object_set_new(j, "ipc_host", json_boolean(cfg->ipc_host));
         json_object_set_new(j, "pid_host", json_boolean(cfg->pid_host));
         json_object_set_new(j, "net", json_string(net_mode_name(cfg->net)));
+        const struct burrow_security *sec = &cfg->security;
+        json_t *caps = json_pack("{s:b, s:b, s:[], s:[]}", "add_all", sec->cap_add_all, "drop_all", sec->cap_drop_all,
+                                 "add", "drop");
+        for (int c = 0; c < 64; c++) {
+                char name[64];
+                if ((sec->cap_add >> c) & 1 && caps_name(c, name, sizeof(name)))
+                        json_array_append_new(json_object_get(caps, "add"), json_string(name));
+                if ((sec->cap_drop >> c) & 1 && caps_name(c, name, sizeof(name)))
+                        json_array_append_new(json_object_get(caps, "drop"), json_string(name));
+        }
+        json_object_set_new(j, "capabilities", caps);
+        json_object_set_new(j, "privileged", json_boolean(sec->privileged));
+        json_object_set_new(j, "no_new_privileges", json_boolean(!sec->allow_new_privs));
+        json_object_set_new(j, "seccomp", json_string(sec->seccomp == BURROW_SECCOMP_UNCONFINED ? "unconfined"
+                                                      : sec->seccomp == BURROW_SECCOMP_PROFILE  ? "profile"
+                                                                                                : "default"));
+        if (sec->seccomp == BURROW_SECCOMP_PROFILE) {
+                json_object_set_new(j, "seccomp_profile", json_string(sec->seccomp_profile));
+                json_object_set_new(j, "seccomp_source", json_string(sec->seccomp_source));
+        }
         json_object_set_new(j, "userns", json_string(cfg->userns == USERNS_SINGLE    ? "single"
                                                      : cfg->userns == USERNS_KEEP_ID ? "keep-id"
                                                                                      : "auto"));
@@ -698,6 +777,30 @@ int burrow_run_config_from_json(json_t *j, struct burrow_run_config *cfg, struct
         const char *net = json_string_value(json_object_get(j, "net"));
         if (net && net_mode_parse(net, &cfg->net, err) < 0)
                 return -1;
+        struct burrow_security *sec = &cfg->security;
+        json_t *caps = json_object_get(j, "capabilities");
+        sec->cap_add_all = json_is_true(json_object_get(caps, "add_all"));
+        sec->cap_drop_all = json_is_true(json_object_get(caps, "drop_all"));
+        json_array_foreach(json_object_get(caps, "add"), i, v)
+                if (!json_is_string(v) || burrow_cap_option(json_string_value(v), true, sec, err) < 0)
+                        return burrow_error_wrap(err, "the container's stored capabilities");
+        json_array_foreach(json_object_get(caps, "drop"), i, v)
+                if (!json_is_string(v) || burrow_cap_option(json_string_value(v), false, sec, err) < 0)
+                        return burrow_error_wrap(err, "the container's stored capabilities");
+        sec->privileged = json_is_true(json_object_get(j, "privileged"));
+        sec->allow_new_privs = json_is_false(json_object_get(j, "no_new_privileges"));
+        const char *seccomp = json_string_value(json_object_get(j, "seccomp"));
+        if (seccomp && strcmp(seccomp, "unconfined") == 0) {
+                sec->seccomp = BURROW_SECCOMP_UNCONFINED;
+        } else if (seccomp && strcmp(seccomp, "profile") == 0) {
+                sec->seccomp = BURROW_SECCOMP_PROFILE;
+                if (dup_member(j, "seccomp_profile", &sec->seccomp_profile, err) < 0 ||
+                    dup_member(j, "seccomp_source", &sec->seccomp_source, err) < 0)
+                        return -1;
+                if (sec->seccomp_profile == NULL)
+                        return burrow_error_set(err, 0, "the container's stored seccomp profile is missing; remove the container "
+                                                        "and make it again");
+        }
         const char *userns = json_string_value(json_object_get(j, "userns"));
         if (userns && userns_mode_parse(userns, &cfg->userns, err) < 0)
                 return -1;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 #include <sys/types.h>
 
@@ -24,6 +25,19 @@ struct burrow_bind {
 struct burrow_tmpfs {
         char *dest;    /* absolute container path, cleaned */
         char *options; /* "size=64m,mode=0755"... or NULL */
+};
+
+enum burrow_seccomp_mode { BURROW_SECCOMP_DEFAULT, BURROW_SECCOMP_UNCONFINED, BURROW_SECCOMP_PROFILE };
+
+/* --cap-add/--cap-drop, --privileged, --security-opt. */
+struct burrow_security {
+        uint64_t cap_add, cap_drop; /* bit N: capability N */
+        bool cap_add_all, cap_drop_all;
+        bool privileged;      /* every capability of the user namespace, no seccomp, no masked paths */
+        bool allow_new_privs; /* --security-opt no-new-privileges=false: setuid binaries work */
+        enum burrow_seccomp_mode seccomp;
+        char *seccomp_profile; /* BURROW_SECCOMP_PROFILE: the profile's text, read when given */
+        char *seccomp_source;  /* the file it was read from */
 };
 
 struct burrow_global {
@@ -75,7 +89,14 @@ struct burrow_run_config {
         enum userns_mode userns; /* --userns */
         gid_t *group_add;        /* --group-add */
         size_t n_group_add;
+        struct burrow_security security;
 };
+
+/* --security-opt seccomp=FILE|unconfined, no-new-privileges[=true|false] (also docker's
+ * no-new-privileges:true spelling). */
+int burrow_security_opt_parse(const char *spec, struct burrow_security *sec, struct burrow_error **err);
+/* --cap-add / --cap-drop NAME (with or without CAP_, any case; ALL). */
+int burrow_cap_option(const char *name, bool add, struct burrow_security *sec, struct burrow_error **err);
 
 void burrow_run_config_init(struct burrow_run_config *cfg);
 void burrow_run_config_free(struct burrow_run_config *cfg);
