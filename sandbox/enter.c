@@ -217,11 +217,8 @@ static int exec_child_setup(struct exec_child *c, int *tty_slave, struct burrow_
                 denied = n > 0 && strncmp(state, "deny", 4) == 0;
                 close(fd);
         }
-        if (process_set_identity(cfg, has_user, uid, gid, denied, c->security, err) < 0)
-                return -1;
-        const char *wd = cfg->workdir ? cfg->workdir : "/";
-        if (chdir(wd) < 0)
-                return burrow_error_set(err, errno, "cannot change to working directory `%s` in container %s", wd, c->name);
+        if (process_set_identity(cfg, has_user, uid, gid, denied, cfg->workdir ? cfg->workdir : "/", c->security, err) < 0)
+                return burrow_error_wrap(err, "container %s", c->name);
         return process_stdio(cfg, c->sock, tty_slave, err);
 }
 

@@ -68,7 +68,7 @@ void process_security_free(struct process_security *ps)
 }
 
 int process_set_identity(const struct burrow_run_config *cfg, bool has_user, uid_t uid, gid_t gid, bool setgroups_denied,
-                         const struct process_security *ps, struct burrow_error **err)
+                         const char *workdir, const struct process_security *ps, struct burrow_error **err)
 {
         static const char unmapped[] = " (not mapped in the container; a subordinate ID range maps 65536 IDs, see `burrow "
                                        "info`)";
@@ -95,6 +95,10 @@ int process_set_identity(const struct burrow_run_config *cfg, bool has_user, uid
                 if (setresuid(uid, uid, uid) < 0)
                         return burrow_error_set(err, errno, "switching to uid %u%s", (unsigned)uid, errno == EINVAL ? unmapped : "");
         }
+        /* as the user (a directory it may not enter is an error, as with docker), before the
+         * filter: a profile need not allow chdir */
+        if (workdir && chdir(workdir) < 0)
+                return burrow_error_set(err, errno, "cannot change to working directory `%s`", workdir);
         if (ps == NULL)
                 return 0;
         if (caps_apply(ps->caps, !has_user || uid == 0, err) < 0)

@@ -32,10 +32,10 @@ void process_security_free(struct process_security *ps);
 
 /* CFG's rlimits; the seccomp filter where no_new_privs is off (loading it needs CAP_SYS_ADMIN
  * then, as with runc); the bounding set; supplementary groups (unless SETGROUPS_DENIED: a
- * single-ID map), GID and UID (with HAS_USER); the other capability sets (root keeps the
+ * single-ID map), GID and UID (with HAS_USER); chdir to WORKDIR (if not NULL); the other capability sets (root keeps the
  * container's set, another user none); no_new_privs; the filter. */
 int process_set_identity(const struct burrow_run_config *cfg, bool has_user, uid_t uid, gid_t gid, bool setgroups_denied,
-                         const struct process_security *ps, struct burrow_error **err);
+                         const char *workdir, const struct process_security *ps, struct burrow_error **err);
 /* stdin from /dev/null without -i or -t; with -t a pty pair from the container's devpts, the
  * master sent to burrow over SOCK (SYNC_PTY), *tty_slave kept for the command. */
 int process_stdio(const struct burrow_run_config *cfg, int sock, int *tty_slave, struct burrow_error **err);

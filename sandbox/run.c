@@ -124,10 +124,8 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
         /* docker creates a missing working directory (as root, before switching users). */
         if (cfg->workdir && mkdir_parents(cfg->workdir, 0755) < 0)
                 return burrow_error_set(err, errno, "creating working directory `%s` (-w)", cfg->workdir);
-        if (process_set_identity(cfg, has_user, uid, gid, a->plan->deny_setgroups, a->security, err) < 0)
+        if (process_set_identity(cfg, has_user, uid, gid, a->plan->deny_setgroups, cfg->workdir, a->security, err) < 0)
                 return -1;
-        if (cfg->workdir && chdir(cfg->workdir) < 0)
-                return burrow_error_set(err, errno, "cannot change to working directory `%s` (-w)", cfg->workdir);
         return process_stdio(cfg, a->sock, tty_slave, err);
 }
 
