@@ -17,6 +17,7 @@
 #include "sandbox/imagectr.h"
 #include "sandbox/info.h"
 #include "sandbox/runroot.h"
+#include "sandbox/seccomp.h"
 #include "sandbox/run.h"
 #include "sandbox/unshare.h"
 #include "fs/store.h"
@@ -46,6 +47,7 @@ static const char overview[] =
         "  logs      print the output of a container run with -d\n"
         "  info      show what this host supports and how to fix what is missing\n"
         "  unshare   run a command in a user namespace mapped as burrow maps containers\n"
+        "  seccomp-profile  print the built-in seccomp profile (a start for --security-opt seccomp=FILE)\n"
         "  import    make an image from a rootfs tarball\n"
         "  load      load images from a docker-archive, oci-archive or OCI layout\n"
         "  pull      pull an image from a registry\n"
@@ -199,13 +201,16 @@ static const char attach_help[] =
         "  --no-stdin           output only\n";
 
 static const char version_help[] = "Usage: burrow version\n\nShow burrow's version.\n";
+static const char seccomp_profile_help[] =
+        "Usage: burrow seccomp-profile\n\nPrint the seccomp profile containers get by default (Docker's, in its JSON format): a\n"
+        "starting point for one of your own, given with --security-opt seccomp=FILE.\n";
 static const char help_help[] = "Usage: burrow help [VERB]\n\nShow help for VERB, or the overview.\n";
 
 static const struct {
         const char *verb;
         const char *help;
 } verbs[] = {
-        { "run", run_help }, { "create", create_help }, { "start", start_help }, { "exec", exec_help }, { "cp", cp_help }, { "attach", attach_help }, { "info", info_help }, { "unshare", unshare_help }, { "version", version_help }, { "help", help_help },
+        { "run", run_help }, { "create", create_help }, { "start", start_help }, { "exec", exec_help }, { "cp", cp_help }, { "attach", attach_help }, { "info", info_help }, { "unshare", unshare_help }, { "version", version_help }, { "seccomp-profile", seccomp_profile_help }, { "help", help_help },
 };
 
 int cli_help(const char *verb, FILE *out)
@@ -1003,6 +1008,12 @@ int cli_main(int argc, char **argv)
                 code = cli_container_main(&global, vargc, vargv);
         } else if (cli_image_verb(verb)) {
                 code = cli_image_main(&global, vargc, vargv);
+        } else if (strcmp(verb, "seccomp-profile") == 0) {
+                int r = cmd_no_args(verb, vargc, vargv);
+                if (r != 0)
+                        code = r < 0 ? 0 : r;
+                else
+                        code = burrow_seccomp_profile_print(stdout, &err) < 0 ? cli_fail(err) : 0;
         } else if (strcmp(verb, "version") == 0) {
                 int r = cmd_no_args(verb, vargc, vargv);
                 if (r != 0)

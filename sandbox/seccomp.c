@@ -551,3 +551,14 @@ void seccomp_program_free(struct seccomp_program *p)
         p->insns = NULL;
         p->len = 0;
 }
+
+int burrow_seccomp_profile_print(FILE *out, struct burrow_error **err)
+{
+        json_error_t je;
+        cleanup_json json_t *j = json_loads(seccomp_default_profile, 0, &je);
+        if (j == NULL)
+                return burrow_error_set(err, 0, "the built-in seccomp profile: %s", je.text);
+        if (json_dumpf(j, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 || fputc('\n', out) == EOF || fflush(out) == EOF)
+                return burrow_error_set(err, errno, "writing the seccomp profile");
+        return 0;
+}

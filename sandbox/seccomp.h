@@ -5,6 +5,7 @@
 
 #include <linux/filter.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "sandbox/caps.h"
 #include "util/error.h"
@@ -26,5 +27,7 @@ int seccomp_prepare(const char *profile, const char *source, caps_mask caps, con
 /* Load it into this process (no_new_privs set, or CAP_SYS_ADMIN in the user namespace held). */
 int seccomp_install(const struct seccomp_program *p, struct burrow_error **err);
 void seccomp_program_free(struct seccomp_program *p);
+/* `burrow seccomp-profile`: the default profile, indented. */
+int burrow_seccomp_profile_print(FILE *out, struct burrow_error **err);
 
 #endif
