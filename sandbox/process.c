@@ -67,24 +67,12 @@ void process_security_free(struct process_security *ps)
         seccomp_program_free(&ps->seccomp);
 }
 
-int process_set_identity(const struct burrow_run_config *cfg, bool has_user, uid_t uid, gid_t gid, bool setgroups_denied,
-                         const char *workdir, const struct process_security *ps, struct burrow_error **err)
+/* The bounding set, groups, IDs, working directory and the other capability sets. */
+static int switch_identity(const struct burrow_run_config *cfg, bool has_user, uid_t uid, gid_t gid, bool setgroups_denied,
+                           const char *workdir, const struct process_security *ps, struct burrow_error **err)
 {
         static const char unmapped[] = " (not mapped in the container; a subordinate ID range maps 65536 IDs, see `burrow "
                                        "info`)";
-        for (size_t i = 0; i < cfg->n_ulimits; i++) {
-                struct rlimit rl = { .rlim_cur = cfg->ulimits[i].soft, .rlim_max = cfg->ulimits[i].hard };
-                if (setrlimit(cfg->ulimits[i].resource, &rl) < 0)
-                        return burrow_error_set(err, errno, "--ulimit #%zu (%llu:%llu)%s", i + 1, (unsigned long long)rl.rlim_cur,
-                                                (unsigned long long)rl.rlim_max,
-                                                errno == EPERM ? ": above your hard limit on the host, which a container "
-                                                                 "cannot raise"
-                                                               : "");
-        }
-        /* without no_new_privs the kernel wants CAP_SYS_ADMIN for a filter: load it while we
-         * have it; it must then allow what follows (capset, setresuid, execve) */
-        if (ps && ps->seccomp.len && !ps->no_new_privs && seccomp_install(&ps->seccomp, err) < 0)
-                return -1;
         if (ps && caps_drop_bounding(ps->caps, err) < 0)
                 return -1;
         if (!setgroups_denied && setgroups(cfg->n_group_add, cfg->group_add) < 0)
@@ -99,10 +87,36 @@ int process_set_identity(const struct burrow_run_config *cfg, bool has_user, uid
          * filter: a profile need not allow chdir */
         if (workdir && chdir(workdir) < 0)
                 return burrow_error_set(err, errno, "cannot change to working directory `%s`", workdir);
+        if (ps && caps_apply(ps->caps, !has_user || uid == 0, err) < 0)
+                return -1;
+        return 0;
+}
+
+int process_set_identity(const struct burrow_run_config *cfg, bool has_user, uid_t uid, gid_t gid, bool setgroups_denied,
+                         const char *workdir, const struct process_security *ps, struct burrow_error **err)
+{
+        for (size_t i = 0; i < cfg->n_ulimits; i++) {
+                struct rlimit rl = { .rlim_cur = cfg->ulimits[i].soft, .rlim_max = cfg->ulimits[i].hard };
+                if (setrlimit(cfg->ulimits[i].resource, &rl) < 0)
+                        return burrow_error_set(err, errno, "--ulimit #%zu (%llu:%llu)%s", i + 1, (unsigned long long)rl.rlim_cur,
+                                                (unsigned long long)rl.rlim_max,
+                                                errno == EPERM ? ": above your hard limit on the host, which a container "
+                                                                 "cannot raise"
+                                                               : "");
+        }
+        /* without no_new_privs the kernel wants CAP_SYS_ADMIN for a filter: load it while we
+         * have it; it must then allow what follows (capset, setresuid, execve) */
+        bool early = ps && ps->seccomp.len && !ps->no_new_privs;
+        if (early && seccomp_install(&ps->seccomp, err) < 0)
+                return -1;
+        if (switch_identity(cfg, has_user, uid, gid, setgroups_denied, workdir, ps, err) < 0)
+                return early && (*err)->errnum == EPERM
+                               ? burrow_error_hint(err, "with no-new-privileges=false the seccomp profile applies from "
+                                                        "here on: it must allow capset, setgroups, setresgid, setresuid, "
+                                                        "chdir and execve")
+                               : -1;
         if (ps == NULL)
                 return 0;
-        if (caps_apply(ps->caps, !has_user || uid == 0, err) < 0)
-                return -1;
         if (ps->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return burrow_error_set(err, errno, "setting no_new_privs");
         if (ps->seccomp.len && ps->no_new_privs && seccomp_install(&ps->seccomp, err) < 0)

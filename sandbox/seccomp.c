@@ -461,6 +461,9 @@ static int compile(const char *profile, const char *source, caps_mask caps, stru
         return 0;
 }
 
+/* Bumped whenever compile() would make a different program from the same inputs. */
+#define SECCOMP_CACHE_FORMAT 2
+
 /* FNV-1a: a cache key, not a defence (the cache is the user's own, on the runroot). */
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 {
@@ -513,8 +516,8 @@ int seccomp_prepare(const char *profile, const char *source, caps_mask caps, con
         /* everything the program depends on: the profile, the capabilities its entries test, the
          * kernel (minKernel), libseccomp and burrow */
         char meta[256];
-        int n = snprintf(meta, sizeof(meta), "burrow %s seccomp 1|libseccomp %d.%d.%d|%s %s|caps %llx", BURROW_VERSION,
-                         SCMP_VER_MAJOR, SCMP_VER_MINOR, SCMP_VER_MICRO, u.release, u.machine, (unsigned long long)caps);
+        int n = snprintf(meta, sizeof(meta), "burrow %s seccomp %d|libseccomp %d.%d.%d|%s %s|caps %llx", BURROW_VERSION,
+                         SECCOMP_CACHE_FORMAT, SCMP_VER_MAJOR, SCMP_VER_MINOR, SCMP_VER_MICRO, u.release, u.machine, (unsigned long long)caps);
         uint64_t h = fnv1a(0xcbf29ce484222325ULL, meta, (size_t)(n > 0 ? n : 0));
         h = fnv1a(h, profile, strlen(profile));
         char name[40];

@@ -275,6 +275,18 @@ EOF
     run burrow run --rootfs "$ROOTFS" --security-opt "seccomp=$p" true
     assert_status 125
     [[ "$output" == *"SCMP_ACT_EXPLODE"* ]]
+    # without no_new_privs the profile applies before burrow switches users: one that forbids
+    # setresuid says so (as root inside there is no switch; other IDs need a range)
+    echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["setresuid"], "action": "SCMP_ACT_ERRNO"}]}' >"$p"
+    if uid_1000_mapped; then
+        run burrow run --rootfs "$ROOTFS" -u 1000 --security-opt no-new-privileges=false --security-opt "seccomp=$p" true
+        assert_status 125
+        [[ "$output" == *"switching to uid 1000"*"must allow"*"setresuid"* ]]
+        # with no_new_privs (the default) the filter comes after the switch
+        run burrow run --rootfs "$ROOTFS" -u 1000 --security-opt "seccomp=$p" id -u
+        assert_status 0
+        [ "$output" = 1000 ]
+    fi
     run burrow run --rootfs "$ROOTFS" --security-opt bogus true
     assert_status 125
     [[ "$output" == *"--security-opt \`bogus\`"* ]]
