@@ -9,22 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int net_mode_parse(const char *text, enum burrow_net_mode *mode, struct burrow_error **err)
-{
-        if (strcmp(text, "none") == 0)
-                *mode = BURROW_NET_NONE;
-        else if (strcmp(text, "host") == 0)
-                *mode = BURROW_NET_HOST;
-        else
-                return burrow_error_set(err, 0, "unknown network mode `%s` (use --net=none or --net=host)", text);
-        return 0;
-}
-
-const char *net_mode_name(enum burrow_net_mode mode)
-{
-        return mode == BURROW_NET_HOST ? "host" : "none";
-}
-
 int net_loopback_up(struct burrow_error **err)
 {
         cleanup_close int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

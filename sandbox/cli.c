@@ -119,7 +119,14 @@ static const char run_help[] =
         "                            masked /proc and /sys paths (still no host root: nothing more)\n"
         "  --security-opt OPT        seccomp=FILE (a Docker/OCI JSON profile), seccomp=unconfined,\n"
         "                            no-new-privileges=false (setuid programs inside may gain IDs)\n"
-        "  --net, --network MODE     none (default: loopback only) or host\n"
+        "  --net, --network MODE     slirp (default: user-mode NAT; the host's 127.0.0.1 stays out of\n"
+        "                            reach), slirp:cidr=10.0.2.0/24,mtu=65520,allow_host_loopback=true,\n"
+        "                            enable_ipv6=false, none (loopback only) or host (the host's network)\n"
+        "  -p, --publish [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]  forward a host port (or a range LOW-HIGH) to\n"
+        "                            the container; HOSTIP defaults to 127.0.0.1, since on a shared machine\n"
+        "                            0.0.0.0 would open the container to every other user: give\n"
+        "                            0.0.0.0:8080:80 to expose it on purpose\n"
+        "  --dns IP, --dns-search DOMAIN, --add-host NAME:IP  shape /etc/resolv.conf and /etc/hosts\n"
         "  --uts host|private        share the host's hostname (default: private)\n"
         "  --ipc host|private        share the host's System V IPC and message queues (default: private)\n"
         "  --pid host|private        share the host's processes (default: private); the container's\n"
@@ -350,7 +357,7 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
         enum { OPT_ROOTFS = 256, OPT_HOSTNAME, OPT_INIT, OPT_NO_INIT, OPT_NET, OPT_RM, OPT_USERNS, OPT_GROUP_ADD, OPT_NAME,
                OPT_ENTRYPOINT, OPT_STORAGE_DRIVER, OPT_PULL, OPT_TMPFS, OPT_READ_ONLY, OPT_ENV_FILE,
                OPT_SHM_SIZE, OPT_ULIMIT, OPT_UTS, OPT_IPC, OPT_PID, OPT_MOUNT, OPT_DEVICE, OPT_CAP_ADD, OPT_CAP_DROP,
-               OPT_PRIVILEGED, OPT_SECURITY_OPT };
+               OPT_PRIVILEGED, OPT_SECURITY_OPT, OPT_DNS, OPT_DNS_SEARCH, OPT_ADD_HOST };
         static const struct option longs[] = {
                 { "rootfs", required_argument, NULL, OPT_ROOTFS },
                 { "name", required_argument, NULL, OPT_NAME },
@@ -371,6 +378,10 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                 { "cap-drop", required_argument, NULL, OPT_CAP_DROP },
                 { "privileged", no_argument, NULL, OPT_PRIVILEGED },
                 { "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
+                { "publish", required_argument, NULL, 'p' },
+                { "dns", required_argument, NULL, OPT_DNS },
+                { "dns-search", required_argument, NULL, OPT_DNS_SEARCH },
+                { "add-host", required_argument, NULL, OPT_ADD_HOST },
                 { "volume", required_argument, NULL, 'v' },
                 { "env", required_argument, NULL, 'e' },
                 { "workdir", required_argument, NULL, 'w' },
@@ -393,7 +404,7 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
         optind = 0;
         opterr = 0;
         int opt, token;
-        while ((opt = cli_next_option(argc, argv, "+:v:e:w:u:ithd", longs, &token)) != -1) {
+        while ((opt = cli_next_option(argc, argv, "+:v:e:w:u:p:ithd", longs, &token)) != -1) {
                 switch (opt) {
                 case OPT_ROOTFS:
                         if (set_string(&cfg->rootfs, optarg, "--rootfs", err) < 0)
@@ -552,7 +563,24 @@ int cli_parse_run(int argc, char **argv, struct burrow_run_config *cfg, int *hel
                         cfg->init = false;
                         break;
                 case OPT_NET:
-                        if (net_mode_parse(optarg, &cfg->net, err) < 0)
+                        if (net_mode_parse(optarg, &cfg->net, &cfg->netopts, err) < 0)
+                                return -1;
+                        cfg->net_given = true;
+                        break;
+                case 'p':
+                        if (net_port_parse(optarg, &cfg->netopts, err) < 0)
+                                return -1;
+                        break;
+                case OPT_DNS:
+                        if (net_dns_add(optarg, &cfg->netopts, err) < 0)
+                                return -1;
+                        break;
+                case OPT_DNS_SEARCH:
+                        if (net_dns_search_add(optarg, &cfg->netopts, err) < 0)
+                                return -1;
+                        break;
+                case OPT_ADD_HOST:
+                        if (net_add_host_parse(optarg, &cfg->netopts, err) < 0)
                                 return -1;
                         break;
                 case OPT_RM:

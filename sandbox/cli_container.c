@@ -412,6 +412,27 @@ int cli_container_inspect(struct store *s, const char *ref, FILE *out, struct bu
                 json_array_append_new(mounts, m);
         }
         json_object_set_new(view, "Mounts", mounts);
+        /* docker's HostConfig: the network mode and -p's bindings, "80/tcp": [{HostIp, HostPort}] */
+        json_t *network = json_object_get(run, "network");
+        json_t *bindings = json_object();
+        json_t *pb;
+        json_array_foreach(json_object_get(network, "ports"), i, pb)
+        {
+                char key[32], host_port[16];
+                snprintf(key, sizeof(key), "%lld/%s", (long long)json_integer_value(json_object_get(pb, "container_port")),
+                         json_string_value(json_object_get(pb, "protocol")) ?: "tcp");
+                snprintf(host_port, sizeof(host_port), "%lld", (long long)json_integer_value(json_object_get(pb, "host_port")));
+                json_t *list = json_object_get(bindings, key);
+                if (list == NULL) {
+                        list = json_array();
+                        json_object_set_new(bindings, key, list);
+                }
+                json_array_append_new(list, json_pack("{s:O, s:s}", "HostIp", json_object_get(pb, "host_ip") ?: json_null(),
+                                                      "HostPort", host_port));
+        }
+        json_object_set_new(view, "HostConfig",
+                            json_pack("{s:O, s:o}", "NetworkMode", json_object_get(run, "net") ?: json_null(), "PortBindings",
+                                      bindings));
         json_dumpf(doc, out, JSON_INDENT(4));
         fputc('\n', out);
         return 0;

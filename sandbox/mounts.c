@@ -293,6 +293,23 @@ int mounts_setup(const struct burrow_run_config *cfg, const struct mounts_option
                 if (mount_in_root(rootfd, root_name, t->dest, ROOTFS_CREATE_DIR, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, data, err) < 0)
                         return burrow_error_wrap(err, "--tmpfs `%s`", t->dest);
         }
+        /* before the user's binds: a -v onto /etc/hosts wins */
+        if (opts->net_files) {
+                static const char *const files[] = { "hosts", "hostname", "resolv.conf" };
+                for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                        char src[PATH_MAX], dst[64];
+                        snprintf(src, sizeof(src), "%s/%s", opts->net_files, files[i]);
+                        snprintf(dst, sizeof(dst), "/etc/%s", files[i]);
+                        if (mount_in_root(rootfd, root_name, dst, ROOTFS_CREATE_FILE, src, NULL, MS_BIND, NULL, err) < 0)
+                                return -1;
+                }
+        } else if (cfg->net == BURROW_NET_HOST) {
+                /* the host's network, the host's resolver and names (read-only) */
+                static const char *const files[] = { "/etc/hosts", "/etc/resolv.conf" };
+                for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+                        if (access(files[i], R_OK) == 0 && bind_in_root(rootfd, root_name, files[i], files[i], true, err) < 0)
+                                return -1;
+        }
         for (size_t i = 0; i < cfg->n_binds; i++) {
                 const struct burrow_bind *b = &cfg->binds[i];
                 /* an empty volume first gets what the image has there, as docker does */

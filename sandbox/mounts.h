@@ -11,6 +11,7 @@ struct mounts_options {
         bool devpts_gid5; /* GID 5 (tty) is mapped: give pts the usual group */
         const char *shm_size; /* --shm-size, or NULL */
         bool mask_paths;      /* runc's masked and read-only /proc and /sys paths (not with --privileged) */
+        const char *net_files; /* a directory with hosts, hostname and resolv.conf for /etc, or NULL */
 };
 
 /* Run in the container's mount namespace, before exec. On success the process's root and

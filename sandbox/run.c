@@ -52,6 +52,8 @@ struct child_args {
         char *const *envp;
         const struct idmap_plan *plan;
         const struct process_security *security;
+        const char *runroot;
+        int net_ctl; /* --net=slirp: the helper's socket, for tap0's descriptor */
         int sock;
         sigset_t saved_mask;
 };
@@ -93,12 +95,30 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
                 return burrow_error_set(err, errno, "setsid");
         if (cfg->net == BURROW_NET_NONE && net_loopback_up(err) < 0)
                 return -1;
+        const char *net_files = NULL;
+        if (cfg->net == BURROW_NET_SLIRP) {
+                cleanup_close int tap = -1;
+                if (net_tap_setup(&cfg->netopts, &tap, err) < 0 || net_slirp_send_tap(a->net_ctl, tap, err) < 0)
+                        return -1;
+                close(a->net_ctl); /* the helper ends when burrow run closes its end */
+                /* /etc/hosts, hostname and resolv.conf: on a tmpfs of this mount namespace only,
+                 * over the runroot (nothing of it is needed here any more); bound in by mounts_setup */
+                if (mount("tmpfs", a->runroot, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755") < 0)
+                        return burrow_error_set(err, errno, "mounting a tmpfs for the container's /etc/hosts");
+                cleanup_close int dir = open(a->runroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dir < 0)
+                        return burrow_error_set(err, errno, "opening `%s`", a->runroot);
+                if (net_write_files(dir, cfg->net, &cfg->netopts, a->hostname, err) < 0)
+                        return -1;
+                net_files = a->runroot;
+        }
         if (!a->cfg->uts_host && sethostname(a->hostname, strlen(a->hostname)) < 0)
                 return burrow_error_set(err, errno, "setting hostname `%s`", a->hostname);
         uint32_t outside;
         struct mounts_options mopts = { .devpts_gid5 = idmap_to_outside(&a->plan->gids, 5, &outside),
                                         .shm_size = cfg->shm_size,
-                                        .mask_paths = a->security->mask_paths };
+                                        .mask_paths = a->security->mask_paths,
+                                        .net_files = net_files };
         if (a->ic) {
                 /* fuse-overlayfs mounted it in burrow's namespace already; this one inherited it */
                 if (a->ic->driver == DRIVER_OVERLAY && image_ctr_mount(a->ic, err) < 0)
@@ -255,6 +275,19 @@ static void ctr_servers_close(struct ctr_servers *srv)
         attach_server_close(&srv->attach);
 }
 
+struct net_helper {
+        pid_t pid;
+        int *ctl;
+};
+
+static void cleanup_net_helper(struct net_helper *h)
+{
+        if (h->pid > 0) {
+                net_slirp_stop(h->pid, *h->ctl);
+                *h->ctl = -1;
+        }
+}
+
 static void cleanup_image_ctrp(struct image_ctr **ic)
 {
         if (*ic)
@@ -325,6 +358,18 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         cleanup_close int nsfd = -1;
         if (userns_holder_for_caller(runroot, cfg->userns, !global->no_userns_holder, plan, &nsfd, err) < 0)
                 return -1;
+        /* --net=slirp: the helper starts now, in the caller's namespaces, and loads libslirp
+         * while the container is set up; its ports are checked before the container starts */
+        if (effective.net == BURROW_NET_SLIRP && !effective.net_given && access("/dev/net/tun", R_OK | W_OK) < 0) {
+                burrow_warn("no usable /dev/net/tun (%s): the container gets no network (--net=none); as root: chmod "
+                            "0666 /dev/net/tun, as Debian and Fedora ship it",
+                            strerror(errno));
+                effective.net = BURROW_NET_NONE;
+        }
+        cleanup_close int net_ctl = -1;
+        __attribute__((cleanup(cleanup_net_helper))) struct net_helper net_helper = { .pid = -1, .ctl = &net_ctl };
+        if (effective.net == BURROW_NET_SLIRP && (net_helper.pid = net_slirp_start(&effective.netopts, &net_ctl, err)) < 0)
+                return -1;
         /* keep-id: the workload runs as the caller's own IDs unless -u says otherwise. */
         if (plan->kind == IDMAP_KEEP_ID && !cfg->has_user && !cfg->user_name) {
                 effective.has_user = effective.has_gid = true;
@@ -362,7 +407,8 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                         return burrow_error_set(err, 0, "libarchive cannot be loaded");
                 }
         struct child_args args = { .cfg = cfg, .ic = ic, .rootfs = rootfs, .hostname = hostname, .envp = envp,
-                                   .plan = plan, .security = &security, .saved_mask = saved_mask };
+                                   .plan = plan, .security = &security, .runroot = runroot, .net_ctl = net_ctl,
+                                   .saved_mask = saved_mask };
         unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS;
         if (!cfg->pid_host)
                 flags |= CLONE_NEWPID;
@@ -370,7 +416,7 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                 flags |= CLONE_NEWUTS;
         if (!cfg->ipc_host)
                 flags |= CLONE_NEWIPC;
-        if (cfg->net == BURROW_NET_NONE)
+        if (cfg->net != BURROW_NET_HOST)
                 flags |= CLONE_NEWNET;
         if (nsfd >= 0) {
                 /* Join the holder's user namespace; the container's other namespaces are made
@@ -439,6 +485,11 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
                         burrow_error_free(xerr);
                 }
         }
+        /* the forwarded ports are bound (or why not), before anything of the container runs */
+        if (net_helper.pid > 0 && net_slirp_ready(net_ctl, err) < 0) {
+                sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+                return -1;
+        }
         struct sync_msg go = { .type = SYNC_GO };
         if (sync_send(sock, &go, -1) < 0) {
                 sigprocmask(SIG_SETMASK, &saved_mask, NULL);
@@ -472,6 +523,10 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         int ret = spawn_wait(pid, sock, sfd, cfg->interactive && cfg->ready_fd < 0 && !cfg->detach, &hook, &status, &reaped, err);
         exec_server_stop(&srv.exec);
         attach_server_close(&srv.attach);
+        /* the container is gone: so is its network */
+        net_slirp_stop(net_helper.pid, net_ctl);
+        net_helper.pid = -1;
+        net_ctl = -1;
         if (reaped)
                 pid = 0;
         if (have_state)

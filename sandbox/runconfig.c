@@ -2,6 +2,7 @@
 
 #include "sandbox/runconfig.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,7 +21,8 @@ void burrow_run_config_init(struct burrow_run_config *cfg)
 {
         memset(cfg, 0, sizeof(*cfg));
         cfg->init = true;
-        cfg->net = BURROW_NET_NONE;
+        cfg->net = BURROW_NET_SLIRP;
+        net_options_init(&cfg->netopts);
         cfg->ready_fd = -1;
 }
 
@@ -225,6 +227,7 @@ void burrow_run_config_free(struct burrow_run_config *cfg)
         free(cfg->group_add);
         free(cfg->security.seccomp_profile);
         free(cfg->security.seccomp_source);
+        net_options_free(&cfg->netopts);
         memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -652,6 +655,28 @@ json_t *burrow_run_config_to_json(const struct burrow_run_config *cfg)
         json_object_set_new(j, "ipc_host", json_boolean(cfg->ipc_host));
         json_object_set_new(j, "pid_host", json_boolean(cfg->pid_host));
         json_object_set_new(j, "net", json_string(net_mode_name(cfg->net)));
+        const struct net_options *no = &cfg->netopts;
+        char a[INET_ADDRSTRLEN], m[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &no->network, a, sizeof(a));
+        inet_ntop(AF_INET, &no->netmask, m, sizeof(m));
+        json_t *nj = json_pack("{s:s, s:s, s:i, s:b, s:b, s:[], s:[], s:[], s:[]}", "network", a, "netmask", m, "mtu",
+                               (int)no->mtu, "allow_host_loopback", no->allow_host_loopback, "enable_ipv6", no->enable_ipv6,
+                               "ports", "dns", "dns_search", "add_hosts");
+        for (size_t i = 0; nj && i < no->n_ports; i++) {
+                char ip[INET_ADDRSTRLEN];
+                inet_ntop(AF_INET, &no->ports[i].host_ip, ip, sizeof(ip));
+                json_array_append_new(json_object_get(nj, "ports"),
+                                      json_pack("{s:s, s:i, s:i, s:s}", "host_ip", ip, "host_port", no->ports[i].host_port,
+                                                "container_port", no->ports[i].ctr_port, "protocol",
+                                                no->ports[i].udp ? "udp" : "tcp"));
+        }
+        for (size_t i = 0; nj && i < no->n_dns; i++)
+                json_array_append_new(json_object_get(nj, "dns"), json_string(no->dns[i]));
+        for (size_t i = 0; nj && i < no->n_dns_search; i++)
+                json_array_append_new(json_object_get(nj, "dns_search"), json_string(no->dns_search[i]));
+        for (size_t i = 0; nj && i < no->n_add_hosts; i++)
+                json_array_append_new(json_object_get(nj, "add_hosts"), json_string(no->add_hosts[i]));
+        json_object_set_new(j, "network", nj);
         const struct burrow_security *sec = &cfg->security;
         json_t *caps = json_pack("{s:b, s:b, s:[], s:[]}", "add_all", sec->cap_add_all, "drop_all", sec->cap_drop_all,
                                  "add", "drop");
@@ -775,8 +800,49 @@ int burrow_run_config_from_json(json_t *j, struct burrow_run_config *cfg, struct
         cfg->ipc_host = json_is_true(json_object_get(j, "ipc_host"));
         cfg->pid_host = json_is_true(json_object_get(j, "pid_host"));
         const char *net = json_string_value(json_object_get(j, "net"));
-        if (net && net_mode_parse(net, &cfg->net, err) < 0)
+        if (net && net_mode_parse(net, &cfg->net, NULL, err) < 0)
                 return -1;
+        cfg->net_given = net != NULL;
+        json_t *nj = json_object_get(j, "network");
+        if (json_is_object(nj)) {
+                struct net_options *no = &cfg->netopts;
+                const char *a = json_string_value(json_object_get(nj, "network"));
+                const char *m = json_string_value(json_object_get(nj, "netmask"));
+                if (a && m && (inet_pton(AF_INET, a, &no->network) != 1 || inet_pton(AF_INET, m, &no->netmask) != 1))
+                        return burrow_error_set(err, 0, "the container's stored network `%s/%s` is damaged", a, m);
+                if (json_is_integer(json_object_get(nj, "mtu")))
+                        no->mtu = (unsigned)json_integer_value(json_object_get(nj, "mtu"));
+                no->allow_host_loopback = json_is_true(json_object_get(nj, "allow_host_loopback"));
+                no->enable_ipv6 = !json_is_false(json_object_get(nj, "enable_ipv6"));
+                json_array_foreach(json_object_get(nj, "ports"), i, v)
+                {
+                        char spec[96];
+                        snprintf(spec, sizeof(spec), "%s:%lld:%lld/%s", json_string_value(json_object_get(v, "host_ip")) ?: "127.0.0.1",
+                                 (long long)json_integer_value(json_object_get(v, "host_port")),
+                                 (long long)json_integer_value(json_object_get(v, "container_port")),
+                                 json_string_value(json_object_get(v, "protocol")) ?: "tcp");
+                        if (net_port_parse(spec, no, err) < 0)
+                                return burrow_error_wrap(err, "the container's stored ports");
+                }
+                json_array_foreach(json_object_get(nj, "dns"), i, v)
+                        if (!json_is_string(v) || net_dns_add(json_string_value(v), no, err) < 0)
+                                return burrow_error_wrap(err, "the container's stored --dns");
+                json_array_foreach(json_object_get(nj, "dns_search"), i, v)
+                        if (!json_is_string(v) || net_dns_search_add(json_string_value(v), no, err) < 0)
+                                return burrow_error_wrap(err, "the container's stored --dns-search");
+                json_array_foreach(json_object_get(nj, "add_hosts"), i, v)
+                {
+                        /* kept as "IP\tNAME" */
+                        const char *line = json_string_value(v);
+                        const char *tab = line ? strchr(line, '\t') : NULL;
+                        char spec[320];
+                        if (tab == NULL)
+                                return burrow_error_set(err, 0, "the container's stored --add-host entries are damaged");
+                        snprintf(spec, sizeof(spec), "%s:%.*s", tab + 1, (int)(tab - line), line);
+                        if (net_add_host_parse(spec, no, err) < 0)
+                                return burrow_error_wrap(err, "the container's stored --add-host");
+                }
+        }
         struct burrow_security *sec = &cfg->security;
         json_t *caps = json_object_get(j, "capabilities");
         sec->cap_add_all = json_is_true(json_object_get(caps, "add_all"));

@@ -86,6 +86,8 @@ struct burrow_run_config {
         bool pid_host;    /* --pid=host: the host's PID namespace (and its /proc, bound) */
         int ready_fd;     /* -d: gets "ID\n" once the container's output goes to its log (-1: none) */
         enum burrow_net_mode net;
+        bool net_given;          /* --net was given (else a host without /dev/net/tun falls back to none) */
+        struct net_options netopts; /* slirp's network, -p, --dns, --dns-search, --add-host */
         enum userns_mode userns; /* --userns */
         gid_t *group_add;        /* --group-add */
         size_t n_group_add;

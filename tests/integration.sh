@@ -59,6 +59,8 @@ dropproxy=${BURROW_DROPPROXY:-$(dirname "$binary")/tests/helpers/dropproxy}
 cp "$srcdir/tests/helpers/token-server.py" "$stage/token-server.py"
 escape=${BURROW_ESCAPE:-$(dirname "$binary")/tests/helpers/escape}
 [ -x "$escape" ] && cp "$escape" "$stage/escape"
+udpecho=${BURROW_UDPECHO:-$(dirname "$binary")/tests/helpers/udpecho}
+[ -x "$udpecho" ] && cp "$udpecho" "$stage/udpecho"
 chmod -R a+rX "$stage"
 
 home=$(getent passwd "$user" | cut -d: -f6)
@@ -68,7 +70,7 @@ echo "# running as $user (uid $uid), subuid: $(grep -E "^($user|$uid):" /etc/sub
 
 envs=(HOME="$home" USER="$user" LOGNAME="$user" PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
       XDG_DATA_HOME="$home/.local/share" XDG_CONFIG_HOME="$home/.config"
-      BURROW="$stage/burrow" MAKE_ROOTFS="$stage/make-rootfs" DROPPROXY="$stage/dropproxy" ESCAPE="$stage/escape" TOKEN_SERVER="$stage/token-server.py" TMPDIR=/tmp LANG=C.UTF-8
+      BURROW="$stage/burrow" MAKE_ROOTFS="$stage/make-rootfs" DROPPROXY="$stage/dropproxy" ESCAPE="$stage/escape" UDPECHO="$stage/udpecho" TOKEN_SERVER="$stage/token-server.py" TMPDIR=/tmp LANG=C.UTF-8
       ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}")
 # For a quicker loop while developing: BURROW_TESTS="containers run" picks files, BURROW_FILTER a
 # regex of test names (bats -f).

@@ -109,4 +109,11 @@
 #define EVP_MD_CTX_free (*dl_crypto.EVP_MD_CTX_free)
 #define EVP_MD_CTX_new dl_EVP_MD_CTX_new
 #define EVP_sha256 dl_EVP_sha256
+#define slirp_add_hostfwd (*dl_slirp.slirp_add_hostfwd)
+#define slirp_cleanup (*dl_slirp.slirp_cleanup)
+#define slirp_input (*dl_slirp.slirp_input)
+#define slirp_new dl_slirp_new
+#define slirp_pollfds_fill (*dl_slirp.slirp_pollfds_fill)
+#define slirp_pollfds_poll (*dl_slirp.slirp_pollfds_poll)
+#define slirp_version_string (*dl_slirp.slirp_version_string)
 #endif

@@ -12,6 +12,7 @@
 struct dl_archive dl_archive;
 struct dl_curl dl_curl;
 struct dl_crypto dl_crypto;
+struct dl_slirp dl_slirp;
 
 struct dl_lib {
         const char *soname;    /* from configure: the library burrow was built against */
@@ -33,6 +34,10 @@ static void **const curl_slots[] = { DL_CURL_SYMS(DL_SLOT) };
 #define DL_SLOT(name) (void **)&dl_crypto.name,
 static const char *const crypto_names[] = { DL_CRYPTO_SYMS(DL_NAME) };
 static void **const crypto_slots[] = { DL_CRYPTO_SYMS(DL_SLOT) };
+#undef DL_SLOT
+#define DL_SLOT(name) (void **)&dl_slirp.name,
+static const char *const slirp_names[] = { DL_SLIRP_SYMS(DL_NAME) };
+static void **const slirp_slots[] = { DL_SLIRP_SYMS(DL_SLOT) };
 #undef DL_SLOT
 #undef DL_NAME
 
@@ -77,4 +82,11 @@ int dl_crypto_load(void)
         static struct dl_lib lib = { BURROW_LIBCRYPTO_SONAME, "libssl3", crypto_names,
                                      sizeof(crypto_names) / sizeof(crypto_names[0]), 0 };
         return load(&lib, crypto_slots);
+}
+
+int dl_slirp_load(void)
+{
+        static struct dl_lib lib = { BURROW_LIBSLIRP_SONAME, "libslirp0", slirp_names, sizeof(slirp_names) / sizeof(slirp_names[0]),
+                                     0 };
+        return load(&lib, slirp_slots);
 }

@@ -21,6 +21,7 @@
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
+#include <slirp/libslirp.h>
 
 #define DL_ARCHIVE_SYMS(X)                                                                                                  \
         X(archive_entry_atime) X(archive_entry_atime_is_set) X(archive_entry_atime_nsec) X(archive_entry_clone)              \
@@ -56,6 +57,11 @@
         X(EVP_DigestFinal_ex) X(EVP_DigestInit_ex) X(EVP_DigestUpdate) X(EVP_EncodeBlock) X(EVP_MD_CTX_free)               \
         X(EVP_MD_CTX_new) X(EVP_sha256)
 
+/* libslirp (and with it GLib): only the --net=slirp helper process loads it. */
+#define DL_SLIRP_SYMS(X)                                                                                                    \
+        X(slirp_add_hostfwd) X(slirp_cleanup) X(slirp_input) X(slirp_new) X(slirp_pollfds_fill) X(slirp_pollfds_poll)       \
+        X(slirp_version_string)
+
 #define DL_FIELD(name) __typeof__(name) *name;
 struct dl_archive {
         DL_ARCHIVE_SYMS(DL_FIELD)
@@ -66,15 +72,20 @@ struct dl_curl {
 struct dl_crypto {
         DL_CRYPTO_SYMS(DL_FIELD)
 };
+struct dl_slirp {
+        DL_SLIRP_SYMS(DL_FIELD)
+};
 #undef DL_FIELD
 extern struct dl_archive dl_archive;
 extern struct dl_curl dl_curl;
 extern struct dl_crypto dl_crypto;
+extern struct dl_slirp dl_slirp;
 
 /* 0 once the library is there (loaded by the first call); -1 after a warning naming it. */
 int dl_archive_load(void);
 int dl_curl_load(void);
 int dl_crypto_load(void);
+int dl_slirp_load(void);
 
 /* The creators: they load first. */
 static inline struct archive *dl_archive_read_new(void)
@@ -116,6 +127,10 @@ static inline CURLM *dl_curl_multi_init(void)
 static inline struct curl_slist *dl_curl_slist_append(struct curl_slist *list, const char *s)
 {
         return dl_curl_load() == 0 ? dl_curl.curl_slist_append(list, s) : NULL;
+}
+static inline Slirp *dl_slirp_new(const SlirpConfig *cfg, const SlirpCb *callbacks, void *opaque)
+{
+        return dl_slirp_load() == 0 ? dl_slirp.slirp_new(cfg, callbacks, opaque) : NULL;
 }
 static inline EVP_MD_CTX *dl_EVP_MD_CTX_new(void)
 {

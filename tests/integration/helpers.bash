@@ -40,6 +40,7 @@ common_setup() {
 
 my_leftovers() {
     pgrep -u "$(id -u)" -x burrow-init || true
+    pgrep -u "$(id -u)" -x burrow-slirp || true
     pgrep -u "$(id -u)" -f '^sleep 1234[0-9]' || true   # anchored: a burrow-userns holder keeps the argv of the run that started it
 }
 

@@ -1,0 +1,293 @@
+#!/usr/bin/env bats
+# Networking: --net=slirp (the default: user-mode NAT, tap0 in the container), port forwarding,
+# the host's loopback closed unless asked for, DNS through slirp's forwarder, /etc/hosts and
+# resolv.conf, --net=none and --net=host, bad input. All traffic stays on 127.0.0.1 or inside
+# namespaces.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup_file() {
+    common_setup_file
+    command -v python3 >/dev/null || { export NET_SKIP="python3 missing (scripts/install-deps installs it)"; return 0; }
+    [ -r /dev/net/tun ] && [ -w /dev/net/tun ] ||
+        { export NET_SKIP="/dev/net/tun is not usable by $(id -un) (the test setup makes it 0666 as root)"; return 0; }
+    mkdir -p "$ROOTFS/www" "$ROOTFS/probe"
+    echo hello-from-container >"$ROOTFS/www/index.html"
+    [ -x "${UDPECHO:-}" ] && cp "$UDPECHO" "$ROOTFS/probe/udpecho"
+    export WWW="$BATS_FILE_TMPDIR/www"
+    mkdir -p "$WWW"
+    echo hello-from-host >"$WWW/index.html"
+}
+
+setup() {
+    [ -z "${NET_SKIP:-}" ] || skip "$NET_SKIP"
+    common_setup
+}
+
+teardown() {
+    local p
+    for p in ${SERVER_PID:-} ${CTR_PID:-}; do
+        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    common_teardown
+}
+
+# A free port on 127.0.0.1 (the kernel picks it).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# An HTTP server on the host's 127.0.0.1:$1 serving $WWW.
+host_server() {
+    python3 -m http.server -b 127.0.0.1 "$1" --directory "$WWW" >/dev/null 2>&1 &
+    SERVER_PID=$!
+    local i
+    for i in $(seq 50); do
+        curl -s "http://127.0.0.1:$1/index.html" >/dev/null && return 0
+        sleep 0.1
+    done
+    echo "the test's HTTP server did not start" >&2
+    return 1
+}
+
+# busybox has no working wget in a static rootfs here: plain HTTP through nc
+http_get_inside() {
+    echo "printf 'GET /index.html HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' | nc -w 3 $1 $2"
+}
+
+@test "the default is slirp: tap0 with 10.0.2.100/24, the route via 10.0.2.2, MTU 65520, IPv6 fd00::100; files in /etc" {
+    run burrow run --rootfs "$ROOTFS" --hostname web1 sh -c 'ip -o addr show tap0; ip route; ip -6 route; cat /etc/resolv.conf; cat /etc/hosts; cat /etc/hostname'
+    echo "$output"
+    assert_status 0
+    [[ "$output" == *"inet 10.0.2.100/24"* ]]
+    [[ "$output" == *"inet6 fd00::100/64"* ]]
+    [[ "$output" == *"default via 10.0.2.2 dev tap0"* ]]
+    [[ "$output" == *"default via fd00::2 dev tap0"* ]]
+    [[ "$output" == *"nameserver 10.0.2.3"* ]]
+    grep -qE '^10\.0\.2\.100[[:space:]]+web1$' <<<"$output"
+    grep -qx web1 <<<"$output"
+    run burrow run --rootfs "$ROOTFS" cat /sys/class/net/tap0/mtu
+    [ "$output" = 65520 ]
+    # bound in, not written into the rootfs
+    [ ! -e "$ROOTFS/etc/resolv.conf" ] || [ "$(cat "$ROOTFS/etc/resolv.conf")" != "nameserver 10.0.2.3" ]
+}
+
+@test "the host's 127.0.0.1 is out of reach by default, and reachable as 10.0.2.2 with allow_host_loopback=true" {
+    port=$(free_port)
+    host_server "$port"
+    run burrow run --rootfs "$ROOTFS" sh -c "$(http_get_inside 10.0.2.2 "$port")"
+    echo "$output"
+    [[ "$output" != *hello-from-host* ]]
+    # nor through the container's own loopback
+    run burrow run --rootfs "$ROOTFS" sh -c "$(http_get_inside 127.0.0.1 "$port")"
+    [[ "$output" != *hello-from-host* ]]
+    run burrow run --net=slirp:allow_host_loopback=true --rootfs "$ROOTFS" sh -c "$(http_get_inside 10.0.2.2 "$port"); grep host.containers.internal /etc/hosts"
+    echo "$output"
+    assert_status 0
+    [[ "$output" == *hello-from-host* ]]
+    [[ "$output" == *"10.0.2.2"*"host.containers.internal"* ]]
+}
+
+@test "-p 127.0.0.1:PORT:80: the host fetches a page from busybox httpd in a detached container" {
+    port=$(free_port)
+    # (the function `burrow` would put a shell between $! and burrow)
+    "$BURROW" run -p "127.0.0.1:$port:80" --rootfs "$ROOTFS" httpd -f -p 80 -h /www &
+    SERVER_PID=$!
+    local i body=""
+    for i in $(seq 50); do
+        body=$(curl -s "http://127.0.0.1:$port/index.html") && [ -n "$body" ] && break
+        sleep 0.1
+    done
+    [ "$body" = hello-from-container ]
+    # not on other addresses of the host: 127.0.0.1 only
+    run curl -s --max-time 2 "http://127.0.0.2:$port/index.html"
+    [ "$status" -ne 0 ]
+}
+
+@test "-p with /udp: a datagram to the host port comes back from an echo server in the container" {
+    [ -x "$ROOTFS/probe/udpecho" ] || skip "the udpecho test helper was not built (make check builds tests/helpers/udpecho)"
+    port=$(free_port)
+    "$BURROW" run -p "$port:5353/udp" --rootfs "$ROOTFS" /probe/udpecho 5353 >"$BATS_TEST_TMPDIR/out" &
+    CTR_PID=$!
+    local i reply=""
+    for i in $(seq 50); do
+        grep -q listening "$BATS_TEST_TMPDIR/out" && break
+        sleep 0.1
+    done
+    for i in $(seq 30); do
+        reply=$(python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.3)
+s.sendto(b"ping-udp", ("127.0.0.1", int(sys.argv[1])))
+try:
+    print(s.recv(100).decode())
+except socket.timeout:
+    pass
+' "$port")
+        [ -n "$reply" ] && break
+        sleep 0.1
+    done
+    [ "$reply" = echo:ping-udp ]
+    # with a UDP forward the host's loopback stays closed to the container's own traffic
+    hport=$(free_port)
+    host_server "$hport"
+    run "$BURROW" run -p "$(free_port):5353/udp" --rootfs "$ROOTFS" sh -c "$(http_get_inside 10.0.2.2 "$hport")"
+    [[ "$output" != *hello-from-host* ]]
+}
+
+@test "ranges: -p 127.0.0.1:P-P+1:80-81 forwards both ports" {
+    port=$(free_port)
+    next=$((port + 1))
+    "$BURROW" run -p "127.0.0.1:$port-$next:80-81" --rootfs "$ROOTFS" sh -c '
+        (echo one | nc -l -p 80 >/dev/null &) ; (echo two | nc -l -p 81 >/dev/null &) ; sleep 3' &
+    SERVER_PID=$!
+    local a="" b="" i
+    for i in $(seq 30); do
+        [ -z "$a" ] && a=$(curl -s --max-time 1 "telnet://127.0.0.1:$port" </dev/null 2>/dev/null)
+        [ -z "$b" ] && b=$(curl -s --max-time 1 "telnet://127.0.0.1:$next" </dev/null 2>/dev/null)
+        [ -n "$a" ] && [ -n "$b" ] && break
+        sleep 0.1
+    done
+    [ "$a" = one ]
+    [ "$b" = two ]
+}
+
+@test "--dns, --dns-search and --add-host shape /etc/resolv.conf and /etc/hosts" {
+    run burrow run --dns 192.0.2.53 --dns 2001:db8::53 --dns-search example.test --add-host db:192.0.2.7 \
+        --add-host v6host:2001:db8::7 --rootfs "$ROOTFS" sh -c 'cat /etc/resolv.conf; cat /etc/hosts'
+    echo "$output"
+    assert_status 0
+    [[ "$output" == *"search example.test"* ]]
+    [[ "$output" == *"nameserver 192.0.2.53"* ]]
+    [[ "$output" == *"nameserver 2001:db8::53"* ]]
+    [[ "$output" != *"nameserver 10.0.2.3"* ]]
+    grep -qE '^192\.0\.2\.7[[:space:]]+db$' <<<"$output"
+    grep -qE '^2001:db8::7[[:space:]]+v6host$' <<<"$output"
+}
+
+@test "--net=none shows only lo; --net=host shows the host's interfaces and resolver" {
+    run burrow run --net=none --rootfs "$ROOTFS" sh -c 'ls /sys/class/net'
+    assert_status 0
+    [ "$output" = lo ]
+    run burrow run --net=host --rootfs "$ROOTFS" sh -c 'ls /sys/class/net | sort'
+    assert_status 0
+    [ "$output" = "$(ls /sys/class/net | sort)" ]
+    if [ -r /etc/resolv.conf ]; then
+        run burrow run --net=host --rootfs "$ROOTFS" cat /etc/resolv.conf
+        [ "$output" = "$(cat /etc/resolv.conf)" ]
+    fi
+}
+
+@test "the slirp helper lives exactly as long as the container: gone after exit and after kill -9 of burrow" {
+    burrow run --rootfs "$ROOTFS" true
+    [ -z "$(pgrep -u "$(id -u)" -x burrow-slirp)" ]
+    "$BURROW" run --rootfs "$ROOTFS" sleep 12345 &
+    local pid=$! i
+    for i in $(seq 50); do
+        [ -n "$(pgrep -u "$(id -u)" -x burrow-slirp)" ] && break
+        sleep 0.1
+    done
+    [ -n "$(pgrep -u "$(id -u)" -x burrow-slirp)" ]
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null || true
+    for i in $(seq 50); do
+        [ -z "$(pgrep -u "$(id -u)" -x burrow-slirp)" ] && break
+        sleep 0.1
+    done
+    [ -z "$(pgrep -u "$(id -u)" -x burrow-slirp)" ]
+}
+
+@test "bad input: malformed -p, a port already in use, a privileged port, a bad cidr: exit 125 with a clear error, nothing left" {
+    run burrow run -p 1x:80 --rootfs "$ROOTFS" true
+    assert_status 125
+    [[ "$output" == *"-p \`1x:80\`"* ]]
+    run burrow run -p 8080:80/sctp --rootfs "$ROOTFS" true
+    assert_status 125
+    [[ "$output" == *"neither tcp nor udp"* ]]
+    run burrow run -p 8000-8002:80-81 --rootfs "$ROOTFS" true
+    assert_status 125
+    [[ "$output" == *"3 ports"* ]]
+    port=$(free_port)
+    host_server "$port"
+    run burrow run -p "$port:80" --rootfs "$ROOTFS" touch /ran
+    assert_status 125
+    [[ "$output" == *"host port $port is already in use"* ]]
+    [ ! -e "$ROOTFS/ran" ]
+    if [ "$(id -u)" != 0 ] && [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" -gt 80 ]; then
+        run burrow run -p 80:80 --rootfs "$ROOTFS" true
+        assert_status 125
+        [[ "$output" == *"net.ipv4.ip_unprivileged_port_start"* ]]
+    fi
+    run burrow run --net=slirp:cidr=10.0.2.1/24 --rootfs "$ROOTFS" true
+    assert_status 125
+    [[ "$output" == *"host bits set"* ]]
+    run burrow run --net=slirp:cidr=300.0.0.0/24 --rootfs "$ROOTFS" true
+    assert_status 125
+    run burrow run --net=slirp:mtu=50 --rootfs "$ROOTFS" true
+    assert_status 125
+    [[ "$output" == *"mtu"* ]]
+    run burrow run --net=bridge --rootfs "$ROOTFS" true
+    assert_status 125
+    [[ "$output" == *"unknown network mode"* ]]
+    run burrow run --add-host nocolon --rootfs "$ROOTFS" true
+    assert_status 125
+    run burrow run --dns not-an-ip --rootfs "$ROOTFS" true
+    assert_status 125
+    [ -z "$(pgrep -u "$(id -u)" -x burrow-slirp)" ]
+}
+
+@test "slirp options: cidr, mtu and enable_ipv6=false" {
+    run burrow run --net=slirp:cidr=10.9.0.0/24,mtu=1500,enable_ipv6=false --rootfs "$ROOTFS" sh -c '
+        ip -o addr show tap0; ip route; cat /sys/class/net/tap0/mtu; cat /etc/resolv.conf'
+    echo "$output"
+    assert_status 0
+    [[ "$output" == *"inet 10.9.0.100/24"* ]]
+    [[ "$output" == *"default via 10.9.0.2"* ]]
+    [[ "$output" == *"nameserver 10.9.0.3"* ]]
+    grep -qx 1500 <<<"$output"
+    [[ "$output" != *inet6* ]]
+    run burrow run --net=slirp:enable_ipv6=false --rootfs "$ROOTFS" ping -c1 -W1 10.0.2.2
+    assert_status 0
+}
+
+@test "DNS: the container resolves a name through 10.0.2.3, answered by a resolver the test starts (root)" {
+    [ "$(id -u)" = 0 ] || skip "libslirp forwards to the nameserver of /etc/resolv.conf on port 53: binding port 53 and bind-mounting a resolv.conf need root (the root suite runs this)"
+    command -v dnsmasq >/dev/null || skip "dnsmasq missing (scripts/install-deps installs dnsmasq-base)"
+    command -v unshare >/dev/null || skip "unshare missing (util-linux)"
+    local d="$BATS_TEST_TMPDIR/dns"
+    mkdir -p "$d"
+    echo "nameserver 127.0.0.77" >"$d/resolv.conf"
+    dnsmasq --no-daemon --listen-address=127.0.0.77 --bind-interfaces --port=53 --no-resolv --no-hosts \
+        --address=/probe.burrow.test/192.0.2.99 --pid-file="$d/pid" 2>"$d/log" &
+    SERVER_PID=$!
+    sleep 0.5
+    run unshare -m sh -c "mount --make-rprivate / && mount --bind $d/resolv.conf /etc/resolv.conf && \
+        $BURROW run --rootfs $ROOTFS nslookup probe.burrow.test"
+    echo "$output"
+    assert_status 0
+    [[ "$output" == *"10.0.2.3"* ]]
+    [[ "$output" == *"192.0.2.99"* ]]
+}
+
+@test "image containers: slirp by default, -p kept by create and start, ports in inspect; exec sees the same network" {
+    command -v jq >/dev/null || skip "jq missing"
+    tar -C "$ROOTFS" -cf "$BATS_TEST_TMPDIR/r.tar" .
+    burrow import "$BATS_TEST_TMPDIR/r.tar" netimg:1 >/dev/null
+    port=$(free_port)
+    burrow create --name web -p "127.0.0.1:$port:80" netimg:1 httpd -f -p 80 -h /www >/dev/null
+    burrow start web
+    local i body=""
+    for i in $(seq 50); do
+        body=$(curl -s "http://127.0.0.1:$port/index.html") && [ -n "$body" ] && break
+        sleep 0.1
+    done
+    [ "$body" = hello-from-container ]
+    run burrow exec web sh -c 'ip -o addr show tap0'
+    [[ "$output" == *"10.0.2.100/24"* ]]
+    run burrow inspect web
+    [ "$(jq -r ".[0].HostConfig.PortBindings[\"80/tcp\"][0].HostPort" <<<"$output")" = "$port" ]
+    burrow rm -f web >/dev/null
+    burrow rmi netimg:1 >/dev/null
+}
