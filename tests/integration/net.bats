@@ -260,7 +260,7 @@ except socket.timeout:
     mkdir -p "$d"
     echo "nameserver 127.0.0.77" >"$d/resolv.conf"
     dnsmasq --no-daemon --listen-address=127.0.0.77 --bind-interfaces --port=53 --no-resolv --no-hosts \
-        --address=/probe.burrow.test/192.0.2.99 --pid-file="$d/pid" 2>"$d/log" &
+        --address=/probe.burrow.test/192.0.2.99 --address=/probe.burrow.test/2001:db8::99 --pid-file="$d/pid" 2>"$d/log" &
     SERVER_PID=$!
     sleep 0.5
     run unshare -m sh -c "mount --make-rprivate / && mount --bind $d/resolv.conf /etc/resolv.conf && \
@@ -269,6 +269,7 @@ except socket.timeout:
     assert_status 0
     [[ "$output" == *"10.0.2.3"* ]]
     [[ "$output" == *"192.0.2.99"* ]]
+    [[ "$output" == *"2001:db8::99"* ]]
 }
 
 @test "image containers: slirp by default, -p kept by create and start, ports in inspect; exec sees the same network" {
