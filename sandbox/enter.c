@@ -377,6 +377,8 @@ int burrow_exec(const struct burrow_global *global, const struct burrow_run_conf
                 if (cerr == NULL && gethostname(hostname, sizeof(hostname) - 1) < 0)
                         burrow_error_set(&cerr, errno, "gethostname");
                 char **envp = cerr == NULL ? burrow_build_env(&cfg, hostname, &cerr) : NULL;
+                if (cerr == NULL)
+                        prctl(PR_SET_NAME, "burrow-init", 0, 0, 0);
                 pid_t workload = cerr == NULL ? fork() : -1;
                 if (workload == 0) {
                         struct exec_child child = { .cfg = &cfg, .envp = envp, .name = x->container, .security = &security,

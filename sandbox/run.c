@@ -175,6 +175,8 @@ static _Noreturn void child_main(void *arg, int sock)
          * the rest; a subreaper gets them, and kills what is left at the end */
         if (a->cfg->pid_host)
                 prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        /* named before the workload exists: its first `ps` already shows burrow-init */
+        prctl(PR_SET_NAME, "burrow-init", 0, 0, 0);
         pid_t workload = fork();
         if (workload < 0) {
                 burrow_error_set(&err, errno, "fork of the workload");

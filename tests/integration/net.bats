@@ -141,12 +141,12 @@ except socket.timeout:
     port=$(free_port)
     next=$((port + 1))
     "$BURROW" run -p "127.0.0.1:$port-$next:80-81" --rootfs "$ROOTFS" sh -c '
-        (echo one | nc -l -p 80 >/dev/null &) ; (echo two | nc -l -p 81 >/dev/null &) ; sleep 3' &
+        (echo one | nc -l -p 80 >/dev/null &) ; (echo two | nc -l -p 81 >/dev/null &) ; sleep 10' &
     SERVER_PID=$!
     local a="" b="" i
     for i in $(seq 30); do
-        [ -z "$a" ] && a=$(curl -s --max-time 1 "telnet://127.0.0.1:$port" </dev/null 2>/dev/null)
-        [ -z "$b" ] && b=$(curl -s --max-time 1 "telnet://127.0.0.1:$next" </dev/null 2>/dev/null)
+        [ -n "$a" ] || a=$(curl -s --max-time 1 "telnet://127.0.0.1:$port" </dev/null 2>/dev/null || true)
+        [ -n "$b" ] || b=$(curl -s --max-time 1 "telnet://127.0.0.1:$next" </dev/null 2>/dev/null || true)
         [ -n "$a" ] && [ -n "$b" ] && break
         sleep 0.1
     done

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Network throughput of burrow's slirp NAT side by side with slirp4netns (--mtu=65520) and pasta,
+# in one run, as an unprivileged user: iperf3 TCP from the container to a server on the host's
+# 127.0.0.1 (burrow with allow_host_loopback=true, slirp4netns without --disable-host-loopback,
+# both through 10.0.2.2; pasta through its namespace-to-host forwarding, -T), and from the host
+# to a server in the container through a forwarded port (burrow -p, slirp4netns's add_hostfwd,
+# pasta -t). The host's own loopback is the ceiling. Then the start-up that --net=slirp adds to
+# --net=none (hyperfine).
+#
+# The "container" of every tool runs the host's own iperf3: burrow with --rootfs / (its mounts
+# are its own), the others with their namespaces around the host's tree.
+#
+# Usage: bench/net.sh [BURROW-BINARY]     (as root, it runs as burrow-test)
+# Needs: iperf3 slirp4netns passt hyperfine jq python3 (scripts/install-deps --bench)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+burrow=$(readlink -f "${1:-$here/../build/burrow}")
+secs=${SECS:-5}
+
+for tool in iperf3 slirp4netns pasta hyperfine jq python3 unshare nsenter; do
+    command -v "$tool" >/dev/null || { echo "net.sh: $tool missing: scripts/install-deps --bench" >&2; exit 1; }
+done
+[ -x "$burrow" ] || { echo "net.sh: no burrow binary at $burrow (build first)" >&2; exit 1; }
+
+if [ "$(id -u)" = 0 ] && [ -z "${BENCH_AS_ROOT:-}" ]; then
+    id burrow-test >/dev/null 2>&1 || useradd --create-home --shell /bin/sh burrow-test
+    chmod 0666 /dev/net/tun
+    stage=$(mktemp -d /tmp/burrow-bench.XXXXXX)
+    trap 'rm -rf "$stage"' EXIT
+    cp "$burrow" "$stage/burrow"
+    cp "$0" "$stage/net.sh"
+    cp "$here/../scripts/make-rootfs" "$stage/make-rootfs"
+    chmod -R a+rX "$stage"
+    chmod 0755 "$stage"
+    runuser -u burrow-test -- env HOME=/home/burrow-test MAKE_ROOTFS="$stage/make-rootfs" SECS="$secs" \
+        bash "$stage/net.sh" "$stage/burrow"
+    exit
+fi
+
+work=$(mktemp -d /tmp/burrow-bench-net.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+B="$burrow --runroot $work/runroot"
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+gbits() { jq -r '.end.sum_received.bits_per_second / 1e9 | . * 100 | round / 100'; }
+wait_port() { # wait until something listens on 127.0.0.1:$1
+    for _ in $(seq 100); do
+        python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "net.sh: nothing listens on 127.0.0.1:$1" >&2
+    return 1
+}
+
+echo "# $(uname -r), $(nproc) cores, as $(id -un); burrow $($burrow --version | cut -d' ' -f3), $(slirp4netns --version | head -1)," \
+     "$(pasta --version 2>&1 | head -1), $(iperf3 --version | head -1); ${secs}s per run"
+
+# the ceiling: the host's loopback
+port=$(free_port)
+iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+pids+=($!)
+wait_port "$port"
+host=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
+
+# --- burrow ---
+port=$(free_port)
+iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+pids+=($!)
+wait_port "$port"
+b_out=$($B run --net=slirp:allow_host_loopback=true --rootfs / iperf3 -c 10.0.2.2 -p "$port" -t "$secs" -J | gbits)
+port=$(free_port)
+$B run -p "127.0.0.1:$port:5201" --rootfs / iperf3 -s -1 >/dev/null 2>&1 &
+pids+=($!)
+wait_port "$port" || true
+sleep 0.2
+b_in=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
+
+# --- slirp4netns: a user+network namespace, slirp4netns attached to it ---
+unshare --user --map-root-user --net sleep 1000 &
+ns=$!
+pids+=($ns)
+sleep 0.3
+slirp4netns --configure --mtu=65520 --api-socket "$work/s4n.sock" "$ns" tap0 >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -S "$work/s4n.sock" ] && break; sleep 0.1; done
+port=$(free_port)
+iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+pids+=($!)
+wait_port "$port"
+s_out=$(nsenter -t "$ns" -U -n --preserve-credentials iperf3 -c 10.0.2.2 -p "$port" -t "$secs" -J | gbits)
+port=$(free_port)
+python3 - "$work/s4n.sock" "$port" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(json.dumps({"execute": "add_hostfwd", "arguments": {"proto": "tcp", "host_addr": "127.0.0.1",
+                      "host_port": int(sys.argv[2]), "guest_port": 5201}}).encode())
+s.shutdown(socket.SHUT_WR)
+reply = s.recv(4096).decode()
+if "error" in reply:
+    sys.exit("slirp4netns add_hostfwd: " + reply)
+EOF
+nsenter -t "$ns" -U -n --preserve-credentials iperf3 -s -1 >/dev/null 2>&1 &
+pids+=($!)
+sleep 0.5
+s_in=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
+
+# --- pasta: the command in a namespace of its own; -T forwards its ports to the host's, -t the reverse ---
+port=$(free_port)
+iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+pids+=($!)
+wait_port "$port"
+p_out=$(pasta --config-net -q -T "$port" -t none -u none -U none -- iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
+port=$(free_port)
+pasta --config-net -q -t "$port:5201" -T none -u none -U none -- iperf3 -s -1 >/dev/null 2>&1 &
+pids+=($!)
+sleep 1
+p_in=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
+
+ratio() { python3 -c 'import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print("%.2fx" % (a / b) if b else "-")' "$1" "$2"; }
+printf '%-28s %14s %14s\n' "Gbit/s" "ctr -> host" "host -> ctr"
+printf '%-28s %14s %14s\n' "host loopback (ceiling)" "$host" "$host"
+printf '%-28s %14s %14s\n' "burrow --net=slirp" "$b_out" "$b_in"
+printf '%-28s %14s %14s\n' "slirp4netns --mtu=65520" "$s_out" "$s_in"
+printf '%-28s %14s %14s\n' "pasta" "$p_out" "$p_in"
+echo "ratio burrow/slirp4netns     $(ratio "$b_out" "$s_out") (ctr->host)   $(ratio "$b_in" "$s_in") (host->ctr)   (goal >= 1.2x)"
+echo "ratio burrow/pasta           $(ratio "$b_out" "$p_out") (ctr->host)   $(ratio "$b_in" "$p_in") (host->ctr)"
+
+# start-up: what --net=slirp adds to --net=none
+"${MAKE_ROOTFS:-$here/../scripts/make-rootfs}" "$work/r" >/dev/null
+hyperfine -N --warmup 10 --runs "${RUNS:-100}" --export-json "$work/start.json" \
+    -n none "$B run --net=none --rootfs $work/r true" \
+    -n slirp "$B run --net=slirp --rootfs $work/r true" >/dev/null 2>&1
+jq -r '(.results | map({(.command): .median}) | add) as $d
+  | "start-up median: none \($d.none * 1e5 | round / 100) ms, slirp \($d.slirp * 1e5 | round / 100) ms: slirp adds \(($d.slirp - $d.none) * 1e5 | round / 100) ms (goal < 2 ms)"' \
+    "$work/start.json"
