@@ -7,8 +7,9 @@
 # pasta -t). The host's own loopback is the ceiling. Then the start-up that --net=slirp adds to
 # --net=none (hyperfine).
 #
-# The "container" of every tool runs the host's own iperf3: burrow with --rootfs / (its mounts
-# are its own), the others with their namespaces around the host's tree.
+# The "container" of every tool runs the host's own iperf3: burrow in a busybox rootfs with the
+# host's /usr, /lib and /lib64 bound read-only, the others with their namespaces around the
+# host's tree.
 #
 # Usage: bench/net.sh [BURROW-BINARY]     (as root, it runs as burrow-test)
 # Needs: iperf3 slirp4netns passt hyperfine jq python3 (scripts/install-deps --bench)
@@ -17,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 burrow=$(readlink -f "${1:-$here/../build/burrow}")
 secs=${SECS:-5}
 
-for tool in iperf3 slirp4netns pasta hyperfine jq python3 unshare nsenter; do
+for tool in iperf3 slirp4netns pasta hyperfine jq python3 unshare nsenter ss; do
     command -v "$tool" >/dev/null || { echo "net.sh: $tool missing: scripts/install-deps --bench" >&2; exit 1; }
 done
 [ -x "$burrow" ] || { echo "net.sh: no burrow binary at $burrow (build first)" >&2; exit 1; }
@@ -46,14 +47,16 @@ cleanup() {
 }
 trap cleanup EXIT
 B="$burrow --runroot $work/runroot"
+"${MAKE_ROOTFS:-$here/../scripts/make-rootfs}" "$work/r" >/dev/null
+R="--rootfs $work/r -v /usr:/usr:ro -v /lib:/lib:ro -v /lib64:/lib64:ro"
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 gbits() { jq -r '.end.sum_received.bits_per_second / 1e9 | . * 100 | round / 100'; }
-wait_port() { # wait until something listens on 127.0.0.1:$1
+wait_port() { # wait until something listens on port $1 (without connecting: iperf3 -s -1 takes one client)
     for _ in $(seq 100); do
-        python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' "$1" 2>/dev/null && return 0
+        [ -n "$(ss -Hltn "sport = :$1")" ] && return 0
         sleep 0.1
     done
     echo "net.sh: nothing listens on 127.0.0.1:$1" >&2
@@ -75,9 +78,9 @@ port=$(free_port)
 iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 pids+=($!)
 wait_port "$port"
-b_out=$($B run --net=slirp:allow_host_loopback=true --rootfs / iperf3 -c 10.0.2.2 -p "$port" -t "$secs" -J | gbits)
+b_out=$($B run --net=slirp:allow_host_loopback=true $R /usr/bin/iperf3 -c 10.0.2.2 -p "$port" -t "$secs" -J | gbits)
 port=$(free_port)
-$B run -p "127.0.0.1:$port:5201" --rootfs / iperf3 -s -1 >/dev/null 2>&1 &
+$B run -p "127.0.0.1:$port:5201" $R /usr/bin/iperf3 -s -1 >/dev/null 2>&1 &
 pids+=($!)
 wait_port "$port" || true
 sleep 0.2
@@ -135,7 +138,6 @@ echo "ratio burrow/slirp4netns     $(ratio "$b_out" "$s_out") (ctr->host)   $(ra
 echo "ratio burrow/pasta           $(ratio "$b_out" "$p_out") (ctr->host)   $(ratio "$b_in" "$p_in") (host->ctr)"
 
 # start-up: what --net=slirp adds to --net=none
-"${MAKE_ROOTFS:-$here/../scripts/make-rootfs}" "$work/r" >/dev/null
 hyperfine -N --warmup 10 --runs "${RUNS:-100}" --export-json "$work/start.json" \
     -n none "$B run --net=none --rootfs $work/r true" \
     -n slirp "$B run --net=slirp --rootfs $work/r true" >/dev/null 2>&1

@@ -86,7 +86,8 @@ pid_t net_slirp_start(const struct net_options *o, int *ctl, struct burrow_error
 /* Wait for the helper's report: 0 once its ports are bound, -1 with its error. */
 int net_slirp_ready(int ctl, struct burrow_error **err);
 int net_slirp_send_tap(int ctl, int tap, struct burrow_error **err);
-/* After the container: close CTL (the helper ends) and reap it. */
+/* After the container: close CTL and end the helper (reaped if already gone; otherwise by
+ * whoever inherits it when burrow exits: its exit may take a while, see net/slirp.c). */
 void net_slirp_stop(pid_t pid, int ctl);
 
 #endif

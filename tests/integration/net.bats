@@ -181,10 +181,16 @@ except socket.timeout:
 }
 
 @test "the slirp helper lives exactly as long as the container: gone after exit and after kill -9 of burrow" {
+    local i
     burrow run --rootfs "$ROOTFS" true
+    # killed when the container ends; its exit (tap0's unregistering) may take some milliseconds
+    for i in $(seq 50); do
+        [ -z "$(pgrep -u "$(id -u)" -x burrow-slirp)" ] && break
+        sleep 0.1
+    done
     [ -z "$(pgrep -u "$(id -u)" -x burrow-slirp)" ]
     "$BURROW" run --rootfs "$ROOTFS" sleep 12345 &
-    local pid=$! i
+    local pid=$!
     for i in $(seq 50); do
         [ -n "$(pgrep -u "$(id -u)" -x burrow-slirp)" ] && break
         sleep 0.1
