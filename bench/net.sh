@@ -66,41 +66,43 @@ wait_port() { # wait until something listens on port $1 (without connecting: ipe
 echo "# $(uname -r), $(nproc) cores, as $(id -un); burrow $($burrow --version | cut -d' ' -f3), $(slirp4netns --version | head -1)," \
      "$(pasta --version 2>&1 | head -1), $(iperf3 --version | head -1); ${secs}s per run"
 
-# the ceiling: the host's loopback
-port=$(free_port)
-iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
-pids+=($!)
-wait_port "$port"
-host=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
+round() {
+    # the ceiling: the host's loopback
+    port=$(free_port)
+    iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+    pids+=($!)
+    wait_port "$port"
+    host=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
 
-# --- burrow ---
-port=$(free_port)
-iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
-pids+=($!)
-wait_port "$port"
-b_out=$($B run --net=slirp:allow_host_loopback=true $R /usr/bin/iperf3 -c 10.0.2.2 -p "$port" -t "$secs" -J | gbits)
-port=$(free_port)
-$B run -p "127.0.0.1:$port:5201" $R /usr/bin/iperf3 -s -1 >/dev/null 2>&1 &
-pids+=($!)
-wait_port "$port" || true
-sleep 0.2
-b_in=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
+    # --- burrow ---
+    port=$(free_port)
+    iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+    pids+=($!)
+    wait_port "$port"
+    b_out=$($B run --net=slirp:allow_host_loopback=true $R /usr/bin/iperf3 -c 10.0.2.2 -p "$port" -t "$secs" -J | gbits)
+    port=$(free_port)
+    $B run -p "127.0.0.1:$port:5201" $R /usr/bin/iperf3 -s -1 >/dev/null 2>&1 &
+    pids+=($!)
+    wait_port "$port" || true
+    sleep 0.2
+    b_in=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
 
-# --- slirp4netns: a user+network namespace, slirp4netns attached to it ---
-unshare --user --map-root-user --net sleep 1000 &
-ns=$!
-pids+=($ns)
-sleep 0.3
-slirp4netns --configure --mtu=65520 --api-socket "$work/s4n.sock" "$ns" tap0 >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do [ -S "$work/s4n.sock" ] && break; sleep 0.1; done
-port=$(free_port)
-iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
-pids+=($!)
-wait_port "$port"
-s_out=$(nsenter -t "$ns" -U -n --preserve-credentials iperf3 -c 10.0.2.2 -p "$port" -t "$secs" -J | gbits)
-port=$(free_port)
-python3 - "$work/s4n.sock" "$port" <<'EOF'
+    # --- slirp4netns: a user+network namespace, slirp4netns attached to it ---
+    unshare --user --map-root-user --net sleep 1000 &
+    ns=$!
+    pids+=($ns)
+    sleep 0.3
+    rm -f "$work/s4n.sock"
+    slirp4netns --configure --mtu=65520 --api-socket "$work/s4n.sock" "$ns" tap0 >/dev/null 2>&1 &
+    pids+=($!)
+    for _ in $(seq 50); do [ -S "$work/s4n.sock" ] && break; sleep 0.1; done
+    port=$(free_port)
+    iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+    pids+=($!)
+    wait_port "$port"
+    s_out=$(nsenter -t "$ns" -U -n --preserve-credentials iperf3 -c 10.0.2.2 -p "$port" -t "$secs" -J | gbits)
+    port=$(free_port)
+    python3 - "$work/s4n.sock" "$port" <<'EOF'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -111,25 +113,37 @@ reply = s.recv(4096).decode()
 if "error" in reply:
     sys.exit("slirp4netns add_hostfwd: " + reply)
 EOF
-nsenter -t "$ns" -U -n --preserve-credentials iperf3 -s -1 >/dev/null 2>&1 &
-pids+=($!)
-sleep 0.5
-s_in=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
+    nsenter -t "$ns" -U -n --preserve-credentials iperf3 -s -1 >/dev/null 2>&1 &
+    pids+=($!)
+    sleep 0.5
+    s_in=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
 
-# --- pasta: the command in a namespace of its own; -T forwards its ports to the host's, -t the reverse ---
-port=$(free_port)
-iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
-pids+=($!)
-wait_port "$port"
-p_out=$(pasta --config-net -q -T "$port" -t none -u none -U none -- iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
-port=$(free_port)
-pasta --config-net -q -t "$port:5201" -T none -u none -U none -- iperf3 -s -1 >/dev/null 2>&1 &
-pids+=($!)
-sleep 1
-p_in=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
+    # --- pasta: the command in a namespace of its own; -T forwards its ports to the host's, -t the reverse ---
+    port=$(free_port)
+    iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+    pids+=($!)
+    wait_port "$port"
+    p_out=$(pasta --config-net -q -T "$port" -t none -u none -U none -- iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
+    port=$(free_port)
+    pasta --config-net -q -t "$port:5201" -T none -u none -U none -- iperf3 -s -1 >/dev/null 2>&1 &
+    pids+=($!)
+    sleep 1
+    p_in=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
+    kill "$ns" 2>/dev/null || true
+    echo "$host $b_out $b_in $s_out $s_in $p_out $p_in"
+}
 
+# This VM's throughput swings between runs: ROUNDS rounds, the tools in turn in each, medians.
+rounds=${ROUNDS:-3}
+: >"$work/rounds"
+for ((r = 0; r < rounds; r++)); do
+    round >>"$work/rounds"
+    echo "round $r: $(tail -1 "$work/rounds")  (host, burrow out/in, slirp4netns out/in, pasta out/in; Gbit/s)"
+done
+med() { cut -d' ' -f"$1" "$work/rounds" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+host=$(med 1) b_out=$(med 2) b_in=$(med 3) s_out=$(med 4) s_in=$(med 5) p_out=$(med 6) p_in=$(med 7)
 ratio() { python3 -c 'import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print("%.2fx" % (a / b) if b else "-")' "$1" "$2"; }
-printf '%-28s %14s %14s\n' "Gbit/s" "ctr -> host" "host -> ctr"
+printf '%-28s %14s %14s\n' "Gbit/s (median)" "ctr -> host" "host -> ctr"
 printf '%-28s %14s %14s\n' "host loopback (ceiling)" "$host" "$host"
 printf '%-28s %14s %14s\n' "burrow --net=slirp" "$b_out" "$b_in"
 printf '%-28s %14s %14s\n' "slirp4netns --mtu=65520" "$s_out" "$s_in"
