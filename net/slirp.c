@@ -424,7 +424,6 @@ static _Noreturn void helper_main(const struct net_options *o, int ctl)
                 h.n_pfds = 0;
                 cb_add_poll(ctl, SLIRP_POLL_IN, &h);
                 int i_tap = h.tap >= 0 ? cb_add_poll(h.tap, SLIRP_POLL_IN, &h) : -1;
-                size_t first_slirp = h.n_pfds;
                 uint32_t timeout = UINT32_MAX;
                 slirp_pollfds_fill(h.slirp, &timeout, cb_add_poll, &h);
                 int64_t now_ms = now_ns() / 1000000;
@@ -454,7 +453,6 @@ static _Noreturn void helper_main(const struct net_options *o, int ctl)
                                 slirp_input(h.slirp, frame, (int)n);
                         }
                 }
-                (void)first_slirp;
                 slirp_pollfds_poll(h.slirp, r < 0, cb_get_revents, &h);
                 now_ms = now_ns() / 1000000;
                 for (struct timer *t = h.timers, *next; t; t = next) {
