@@ -148,40 +148,25 @@ static bool kernel_at_least(const char *want)
         return have_major > want_major || (have_major == want_major && have_minor >= want_minor);
 }
 
-/* Whether CAPS holds every capability named in ARR (unknown names: no). */
-static bool caps_hold_all(json_t *arr, caps_mask caps)
+/* The capabilities named in ARR; *UNKNOWN: some name is not one. */
+static caps_mask caps_named(json_t *arr, bool *unknown)
 {
+        caps_mask mask = 0;
         size_t i;
         json_t *v;
+        *unknown = false;
         json_array_foreach(arr, i, v)
         {
                 caps_mask m;
                 bool all;
                 struct burrow_error *e = NULL;
-                if (!json_is_string(v) || caps_parse(json_string_value(v), &m, &all, &e) < 0) {
-                        burrow_error_free(e);
-                        return false;
-                }
-                if ((caps & m) != m)
-                        return false;
-        }
-        return true;
-}
-
-static bool caps_hold_any(json_t *arr, caps_mask caps)
-{
-        size_t i;
-        json_t *v;
-        json_array_foreach(arr, i, v)
-        {
-                caps_mask m;
-                bool all;
-                struct burrow_error *e = NULL;
-                if (json_is_string(v) && caps_parse(json_string_value(v), &m, &all, &e) == 0 && (caps & m))
-                        return true;
+                if (json_is_string(v) && caps_parse(json_string_value(v), &m, &all, &e) == 0)
+                        mask |= m;
+                else
+                        *unknown = true;
                 burrow_error_free(e);
         }
-        return false;
+        return mask;
 }
 
 /* Docker's rule for which entries apply: includes must all hold, excludes must not. */
@@ -191,13 +176,18 @@ static bool entry_applies(json_t *entry, caps_mask caps, const char *arch)
         json_t *v;
         if (json_array_size(v = json_object_get(inc, "arches")) && !string_in(v, arch))
                 return false;
-        if (json_array_size(v = json_object_get(inc, "caps")) && !caps_hold_all(v, caps))
+        bool unknown;
+        caps_mask named;
+        /* includes: every capability named, and none unknown to us */
+        if (json_array_size(v = json_object_get(inc, "caps")) &&
+            ((named = caps_named(v, &unknown)), unknown || (caps & named) != named))
                 return false;
         if (json_is_string(v = json_object_get(inc, "minKernel")) && !kernel_at_least(json_string_value(v)))
                 return false;
         if (json_array_size(v = json_object_get(exc, "arches")) && string_in(v, arch))
                 return false;
-        if (json_array_size(v = json_object_get(exc, "caps")) && caps_hold_any(v, caps))
+        /* excludes: any capability named */
+        if (json_array_size(v = json_object_get(exc, "caps")) && (caps & caps_named(v, &unknown)) != 0)
                 return false;
         if (json_is_string(v = json_object_get(exc, "minKernel")) && kernel_at_least(json_string_value(v)))
                 return false;

@@ -332,39 +332,31 @@ static void try_proc_exe(void)
                 close(fd);
 }
 
+/* A device node made inside must not open: the user namespace cannot give device access. */
+static void try_mknod_one(const char *name, const char *path, mode_t type, dev_t dev, const char *what)
+{
+        long r = mknod(path, type | 0600, dev);
+        int e = errno;
+        if (r < 0) {
+                report(name, r, e, "");
+                return;
+        }
+        int fd = open(path, O_RDONLY);
+        e = errno;
+        if (fd >= 0) {
+                report(name, 0, 0, what);
+                close(fd);
+        } else {
+                printf("%s blocked open-%s\n", name, errname(e));
+        }
+        unlink(path);
+}
+
 static void try_mknod(void)
 {
-        /* 8:0 is /dev/sda; a whiteout (0:0) is allowed by the kernel and is not a device */
-        long r = mknod("/tmp/sda", S_IFBLK | 0600, makedev(8, 0));
-        int e = errno;
-        if (r == 0) {
-                int fd = open("/tmp/sda", O_RDONLY);
-                e = errno;
-                if (fd >= 0) {
-                        report("mknod-block", 0, 0, "opened a block device made inside");
-                        close(fd);
-                } else {
-                        printf("mknod-block blocked open-%s\n", errname(e));
-                }
-                unlink("/tmp/sda");
-        } else {
-                report("mknod-block", r, e, "");
-        }
-        r = mknod("/tmp/mem", S_IFCHR | 0600, makedev(1, 1)); /* /dev/mem */
-        e = errno;
-        if (r == 0) {
-                int fd = open("/tmp/mem", O_RDONLY);
-                e = errno;
-                if (fd >= 0) {
-                        report("mknod-mem", 0, 0, "opened /dev/mem made inside");
-                        close(fd);
-                } else {
-                        printf("mknod-mem blocked open-%s\n", errname(e));
-                }
-                unlink("/tmp/mem");
-        } else {
-                report("mknod-mem", r, e, "");
-        }
+        /* 8:0 is /dev/sda, 1:1 /dev/mem; a whiteout (0:0) is allowed by the kernel and is not a device */
+        try_mknod_one("mknod-block", "/tmp/sda", S_IFBLK, makedev(8, 0), "opened a block device made inside");
+        try_mknod_one("mknod-mem", "/tmp/mem", S_IFCHR, makedev(1, 1), "opened /dev/mem made inside");
 }
 
 static void try_rlimit(void)
