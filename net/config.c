@@ -127,7 +127,7 @@ int net_mode_parse(const char *text, enum burrow_net_mode *mode, struct net_opti
                 char *eq = strchr(tok, '=');
                 if (eq == NULL) {
                         r = burrow_error_set(err, 0, "--net=slirp: `%s` is not KEY=VALUE (cidr, mtu, allow_host_loopback, "
-                                                     "enable_ipv6)",
+                                                     "enable_ipv6, port_handler)",
                                              tok);
                         break;
                 }
@@ -148,9 +148,14 @@ int net_mode_parse(const char *text, enum burrow_net_mode *mode, struct net_opti
                 } else if (strcmp(tok, "enable_ipv6") == 0) {
                         if (!parse_bool(v, &o->enable_ipv6))
                                 r = burrow_error_set(err, 0, "--net=slirp: enable_ipv6 is true or false, not `%s`", v);
+                } else if (strcmp(tok, "port_handler") == 0) {
+                        if (strcmp(v, "splice") == 0 || strcmp(v, "slirp") == 0)
+                                o->slirp_port_handler = strcmp(v, "slirp") == 0;
+                        else
+                                r = burrow_error_set(err, 0, "--net=slirp: port_handler is splice (the default) or slirp, not `%s`", v);
                 } else {
                         r = burrow_error_set(err, 0, "--net=slirp: unknown option `%s` (cidr, mtu, allow_host_loopback, "
-                                                     "enable_ipv6)",
+                                                     "enable_ipv6, port_handler)",
                                              tok);
                 }
         }
@@ -315,4 +320,14 @@ struct in_addr net_gateway_ip(const struct net_options *o)
 struct in_addr net_dns_ip(const struct net_options *o)
 {
         return host_in_net(o, 3);
+}
+
+bool net_ports_relayed(const struct net_options *o)
+{
+        if (o->slirp_port_handler)
+                return false;
+        for (size_t i = 0; i < o->n_ports; i++)
+                if (!o->ports[i].udp)
+                        return true;
+        return false;
 }

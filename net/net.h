@@ -33,6 +33,10 @@ struct net_options {
         unsigned mtu;
         bool allow_host_loopback; /* 10.0.2.2 reaches the host's 127.0.0.1 */
         bool enable_ipv6;         /* fd00::/64: the container fd00::100, the gateway fd00::2 */
+        /* port_handler=slirp: forwarded TCP ports through libslirp's stack (the container sees
+         * the client's address, or the gateway's for the host's loopback) instead of the
+         * splice relay (net/portfwd.c: faster; the container sees its own address) */
+        bool slirp_port_handler;
         struct net_port *ports;
         size_t n_ports;
         char **dns; /* --dns: nameservers for /etc/resolv.conf (default: slirp's forwarder) */
@@ -85,9 +89,14 @@ int net_write_files(int dir, enum burrow_net_mode mode, const struct net_options
 pid_t net_slirp_start(const struct net_options *o, int *ctl, struct burrow_error **err);
 /* Wait for the helper's report: 0 once its ports are bound, -1 with its error. */
 int net_slirp_ready(int ctl, struct burrow_error **err);
-int net_slirp_send_tap(int ctl, int tap, struct burrow_error **err);
+/* From the container's network namespace: tap0, and when O's TCP ports are relayed (see
+ * net_ports_relayed) a descriptor of the namespace itself. */
+int net_slirp_send_tap(int ctl, int tap, const struct net_options *o, struct burrow_error **err);
+/* Whether O forwards TCP ports through the splice relay (net/portfwd.c). */
+bool net_ports_relayed(const struct net_options *o);
 /* After the container: close CTL and end the helper (reaped if already gone; otherwise by
- * whoever inherits it when burrow exits: its exit may take a while, see net/slirp.c). */
-void net_slirp_stop(pid_t pid, int ctl);
+ * whoever inherits it when burrow exits: its exit may take a while, see net/slirp.c). With
+ * FREE_PORTS, first wait (briefly) until the helper has closed the forwarded host ports. */
+void net_slirp_stop(pid_t pid, int ctl, bool free_ports);
 
 #endif

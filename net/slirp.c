@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "net/net.h"
+#include "net/portfwd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,6 +59,7 @@ struct helper {
         struct timer *timers;
         struct pollfd *pfds;
         size_t n_pfds, cap_pfds;
+        struct portfwd *pf; /* TCP ports relayed with splice (net/portfwd.c); NULL without */
 };
 
 static int64_t now_ns(void)
@@ -268,6 +270,17 @@ static int cb_add_poll(int fd, int events, void *opaque)
         return (int)h->n_pfds++;
 }
 
+static int add_pollfd(int fd, short events, void *opaque)
+{
+        return cb_add_poll(fd, ((events & POLLIN) ? SLIRP_POLL_IN : 0) | ((events & POLLOUT) ? SLIRP_POLL_OUT : 0), opaque);
+}
+
+static short pollfd_revents(int idx, void *opaque)
+{
+        struct helper *h = opaque;
+        return idx >= 0 && (size_t)idx < h->n_pfds ? h->pfds[idx].revents : 0;
+}
+
 static int cb_get_revents(int idx, void *opaque)
 {
         struct helper *h = opaque;
@@ -302,13 +315,13 @@ static void report(int ctl, int errnum, const char *fmt, ...)
                 burrow_debug("slirp helper: report: %s", strerror(errno));
 }
 
-/* A descriptor sent by the container (the tap device), or 0 at EOF. */
-static int receive_tap(int ctl, int *tap)
+/* The descriptors the container sends (tap0, maybe its network namespace): 1, or 0 at EOF. */
+static int receive_tap(int ctl, int *tap, int *netns)
 {
         char c;
         struct iovec iov = { .iov_base = &c, .iov_len = 1 };
         union {
-                char buf[CMSG_SPACE(sizeof(int))];
+                char buf[CMSG_SPACE(2 * sizeof(int))];
                 struct cmsghdr align;
         } u;
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
@@ -319,41 +332,90 @@ static int receive_tap(int ctl, int *tap)
                 return 0;
         struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
         if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-                int fd;
-                memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+                int fds[2] = { -1, -1 };
+                size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                memcpy(fds, CMSG_DATA(cm), (nfds > 2 ? 2 : nfds) * sizeof(int));
                 if (*tap >= 0)
                         close(*tap);
-                *tap = fd;
+                *tap = fds[0];
+                *netns = fds[1];
         }
         return 1;
 }
 
-static int bind_ports(Slirp *slirp, const struct net_options *o, int ctl)
+static void report_bind_error(int ctl, const struct net_port *p, int e)
+{
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &p->host_ip, ip, sizeof(ip));
+        if (e == EACCES || (e == 0 && p->host_port < 1024))
+                report(ctl, e,
+                       "-p %s:%u:%u/%s: binding host port %u needs a port at or above "
+                       "net.ipv4.ip_unprivileged_port_start (see `sysctl net.ipv4.ip_unprivileged_port_start`; "
+                       "an administrator may lower it), or choose a port >= 1024",
+                       ip, p->host_port, p->ctr_port, p->udp ? "udp" : "tcp", p->host_port);
+        else if (e == EADDRINUSE || e == 0)
+                report(ctl, e, "-p %s:%u:%u/%s: host port %u is already in use on %s (choose another)", ip, p->host_port,
+                       p->ctr_port, p->udp ? "udp" : "tcp", p->host_port, ip);
+        else
+                report(ctl, e, "-p %s:%u:%u/%s: cannot bind %s:%u: %s", ip, p->host_port, p->ctr_port, p->udp ? "udp" : "tcp", ip,
+                       p->host_port, strerror(e));
+}
+
+/* Through libslirp: UDP, and TCP with port_handler=slirp (or RELAYED_TOO: TCP as well). */
+static int bind_slirp_ports(Slirp *slirp, const struct net_options *o, bool relayed_too, int ctl)
 {
         struct in_addr guest = net_container_ip(o);
+        bool relayed = net_ports_relayed(o);
         for (size_t i = 0; i < o->n_ports; i++) {
                 const struct net_port *p = &o->ports[i];
+                if (relayed && !p->udp && !relayed_too)
+                        continue;
                 errno = 0;
                 if (slirp_add_hostfwd(slirp, p->udp, p->host_ip, p->host_port, guest, p->ctr_port) < 0) {
-                        int e = errno;
-                        char ip[INET_ADDRSTRLEN];
-                        inet_ntop(AF_INET, &p->host_ip, ip, sizeof(ip));
-                        if (e == EACCES || (e == 0 && p->host_port < 1024))
-                                report(ctl, e,
-                                       "-p %s:%u:%u/%s: binding host port %u needs a port at or above "
-                                       "net.ipv4.ip_unprivileged_port_start (see `sysctl net.ipv4.ip_unprivileged_port_start`; "
-                                       "an administrator may lower it), or choose a port >= 1024",
-                                       ip, p->host_port, p->ctr_port, p->udp ? "udp" : "tcp", p->host_port);
-                        else if (e == EADDRINUSE || e == 0)
-                                report(ctl, e, "-p %s:%u:%u/%s: host port %u is already in use on %s (choose another)", ip,
-                                       p->host_port, p->ctr_port, p->udp ? "udp" : "tcp", p->host_port, ip);
-                        else
-                                report(ctl, e, "-p %s:%u:%u/%s: cannot bind %s:%u", ip, p->host_port, p->ctr_port,
-                                       p->udp ? "udp" : "tcp", ip, p->host_port);
+                        report_bind_error(ctl, p, errno);
                         return -1;
                 }
         }
         return 0;
+}
+
+/* The relayed TCP ports: listened on here, connected once the container's namespace is known. */
+static int bind_relayed_ports(struct helper *h, const struct net_options *o, int ctl)
+{
+        if (!net_ports_relayed(o))
+                return 0;
+        if ((h->pf = portfwd_new(net_container_ip(o))) == NULL) {
+                report(ctl, ENOMEM, "-p: out of memory");
+                return -1;
+        }
+        for (size_t i = 0; i < o->n_ports; i++) {
+                const struct net_port *p = &o->ports[i];
+                if (!p->udp && portfwd_listen(h->pf, p->host_ip, p->host_port, p->ctr_port) < 0) {
+                        report_bind_error(ctl, p, errno);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+/* The container's network namespace is known: the relay starts. If it cannot enter the
+ * namespace, libslirp forwards the TCP ports instead (slower, same reach). */
+static void start_relay(struct helper *h, const struct net_options *o, int netns)
+{
+        if (h->pf == NULL)
+                return;
+        cleanup_error struct burrow_error *err = NULL;
+        if (portfwd_enter(h->pf, netns, &err) == 0)
+                return;
+        burrow_warn("-p: %s; the forwarded TCP ports go through libslirp instead (as with port_handler=slirp)", err->msg);
+        portfwd_free(h->pf);
+        h->pf = NULL;
+        struct in_addr guest = net_container_ip(o);
+        for (size_t i = 0; i < o->n_ports; i++) {
+                const struct net_port *p = &o->ports[i];
+                if (!p->udp && slirp_add_hostfwd(h->slirp, false, p->host_ip, p->host_port, guest, p->ctr_port) < 0)
+                        burrow_warn("-p %u:%u: libslirp could not take the port over either", p->host_port, p->ctr_port);
+        }
 }
 
 static _Noreturn void helper_main(const struct net_options *o, int ctl)
@@ -412,7 +474,7 @@ static _Noreturn void helper_main(const struct net_options *o, int ctl)
                 report(ctl, 0, "--net=slirp: libslirp could not be started (is libslirp0 installed? or use --net=none)");
                 _exit(1);
         }
-        if (bind_ports(h.slirp, o, ctl) < 0)
+        if (bind_slirp_ports(h.slirp, o, false, ctl) < 0 || bind_relayed_ports(&h, o, ctl) < 0)
                 _exit(1);
         report(ctl, 0, NULL);
         /* MTU plus the Ethernet header; one frame per read */
@@ -426,6 +488,7 @@ static _Noreturn void helper_main(const struct net_options *o, int ctl)
                 int i_tap = h.tap >= 0 ? cb_add_poll(h.tap, SLIRP_POLL_IN, &h) : -1;
                 uint32_t timeout = UINT32_MAX;
                 slirp_pollfds_fill(h.slirp, &timeout, cb_add_poll, &h);
+                portfwd_poll_fill(h.pf, add_pollfd, &h);
                 int64_t now_ms = now_ns() / 1000000;
                 for (struct timer *t = h.timers; t; t = t->next)
                         if (t->expire_ms >= 0) {
@@ -439,8 +502,21 @@ static _Noreturn void helper_main(const struct net_options *o, int ctl)
                 if (r < 0 && errno != EINTR)
                         _exit(1);
                 if (r > 0 && h.pfds[0].revents) {
-                        if (receive_tap(ctl, &h.tap) == 0)
-                                break; /* every holder of burrow run's end is gone: the container ended */
+                        int netns = -1;
+                        if (receive_tap(ctl, &h.tap, &netns) == 0) {
+                                /* the container ended. The host's ports are closed here and now, and
+                                 * burrow run told so: exiting closes tap0 first (the last opened is
+                                 * released first), which waits for RCU, and a container started
+                                 * right after with the same -p must find its ports free. */
+                                portfwd_free(h.pf);
+                                slirp_cleanup(h.slirp);
+                                send(ctl, "", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                                break;
+                        }
+                        if (netns >= 0) {
+                                start_relay(&h, o, netns);
+                                close(netns);
+                        }
                 }
                 if (r > 0 && i_tap >= 0 && h.pfds[i_tap].revents) {
                         /* everything queued, not one frame per poll */
@@ -454,6 +530,8 @@ static _Noreturn void helper_main(const struct net_options *o, int ctl)
                         }
                 }
                 slirp_pollfds_poll(h.slirp, r < 0, cb_get_revents, &h);
+                if (r > 0)
+                        portfwd_poll_done(h.pf, pollfd_revents, &h);
                 now_ms = now_ns() / 1000000;
                 for (struct timer *t = h.timers, *next; t; t = next) {
                         next = t->next; /* a callback may free its own timer */
@@ -517,30 +595,44 @@ int net_slirp_ready(int ctl, struct burrow_error **err)
         return 0;
 }
 
-int net_slirp_send_tap(int ctl, int tap, struct burrow_error **err)
+int net_slirp_send_tap(int ctl, int tap, const struct net_options *o, struct burrow_error **err)
 {
+        cleanup_close int netns = -1;
+        if (net_ports_relayed(o) && (netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+                return burrow_error_set(err, errno, "opening /proc/self/ns/net for the forwarded ports");
+        int fds[2] = { tap, netns };
+        size_t nfds = netns >= 0 ? 2 : 1;
         char c = 't';
         struct iovec iov = { .iov_base = &c, .iov_len = 1 };
         union {
-                char buf[CMSG_SPACE(sizeof(int))];
+                char buf[CMSG_SPACE(2 * sizeof(int))];
                 struct cmsghdr align;
         } u;
         memset(&u, 0, sizeof(u));
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                              .msg_controllen = CMSG_SPACE(nfds * sizeof(int)) };
         struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
         cm->cmsg_level = SOL_SOCKET;
         cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &tap, sizeof(int));
+        cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+        memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
         if (sendmsg(ctl, &msg, MSG_NOSIGNAL) < 0)
                 return burrow_error_set(err, errno, "handing tap0 to the slirp helper");
         return 0;
 }
 
-void net_slirp_stop(pid_t pid, int ctl)
+void net_slirp_stop(pid_t pid, int ctl, bool free_ports)
 {
-        if (ctl >= 0)
+        if (ctl >= 0) {
+                if (free_ports && pid > 0 && shutdown(ctl, SHUT_WR) == 0) {
+                        /* the helper closes the host's ports and says so (see helper_main) */
+                        struct pollfd p = { .fd = ctl, .events = POLLIN };
+                        char c;
+                        if (poll(&p, 1, 500) > 0 && recv(ctl, &c, 1, MSG_DONTWAIT) < 0)
+                                burrow_debug("slirp helper: %s", strerror(errno));
+                }
                 close(ctl);
+        }
         if (pid <= 0)
                 return;
         /* The container is gone: nothing is left to deliver. Not waited for: its exit closes

@@ -98,7 +98,7 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
         const char *net_files = NULL;
         if (cfg->net == BURROW_NET_SLIRP) {
                 cleanup_close int tap = -1;
-                if (net_tap_setup(&cfg->netopts, &tap, err) < 0 || net_slirp_send_tap(a->net_ctl, tap, err) < 0)
+                if (net_tap_setup(&cfg->netopts, &tap, err) < 0 || net_slirp_send_tap(a->net_ctl, tap, &cfg->netopts, err) < 0)
                         return -1;
                 close(a->net_ctl); /* the helper ends when burrow run closes its end */
                 /* /etc/hosts, hostname and resolv.conf: on a tmpfs of this mount namespace only,
@@ -285,7 +285,7 @@ struct net_helper {
 static void cleanup_net_helper(struct net_helper *h)
 {
         if (h->pid > 0) {
-                net_slirp_stop(h->pid, *h->ctl);
+                net_slirp_stop(h->pid, *h->ctl, false);
                 *h->ctl = -1;
         }
 }
@@ -526,7 +526,7 @@ int burrow_run(const struct burrow_global *global, const struct burrow_run_confi
         exec_server_stop(&srv.exec);
         attach_server_close(&srv.attach);
         /* the container is gone: so is its network */
-        net_slirp_stop(net_helper.pid, net_ctl);
+        net_slirp_stop(net_helper.pid, net_ctl, effective.netopts.n_ports > 0);
         net_helper.pid = -1;
         net_ctl = -1;
         if (reaped)

@@ -659,9 +659,10 @@ json_t *burrow_run_config_to_json(const struct burrow_run_config *cfg)
         char a[INET_ADDRSTRLEN], m[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &no->network, a, sizeof(a));
         inet_ntop(AF_INET, &no->netmask, m, sizeof(m));
-        json_t *nj = json_pack("{s:s, s:s, s:i, s:b, s:b, s:[], s:[], s:[], s:[]}", "network", a, "netmask", m, "mtu",
+        json_t *nj = json_pack("{s:s, s:s, s:i, s:b, s:b, s:s, s:[], s:[], s:[], s:[]}", "network", a, "netmask", m, "mtu",
                                (int)no->mtu, "allow_host_loopback", no->allow_host_loopback, "enable_ipv6", no->enable_ipv6,
-                               "ports", "dns", "dns_search", "add_hosts");
+                               "port_handler", no->slirp_port_handler ? "slirp" : "splice", "ports", "dns", "dns_search",
+                               "add_hosts");
         for (size_t i = 0; nj && i < no->n_ports; i++) {
                 char ip[INET_ADDRSTRLEN];
                 inet_ntop(AF_INET, &no->ports[i].host_ip, ip, sizeof(ip));
@@ -814,6 +815,8 @@ int burrow_run_config_from_json(json_t *j, struct burrow_run_config *cfg, struct
                         no->mtu = (unsigned)json_integer_value(json_object_get(nj, "mtu"));
                 no->allow_host_loopback = json_is_true(json_object_get(nj, "allow_host_loopback"));
                 no->enable_ipv6 = !json_is_false(json_object_get(nj, "enable_ipv6"));
+                const char *ph = json_string_value(json_object_get(nj, "port_handler"));
+                no->slirp_port_handler = ph && strcmp(ph, "slirp") == 0;
                 json_array_foreach(json_object_get(nj, "ports"), i, v)
                 {
                         char spec[96];
