@@ -3,9 +3,10 @@
 # in one run, as an unprivileged user: iperf3 TCP from the container to a server on the host's
 # 127.0.0.1 (burrow with allow_host_loopback=true, slirp4netns without --disable-host-loopback,
 # both through 10.0.2.2; pasta through its namespace-to-host forwarding, -T), and from the host
-# to a server in the container through a forwarded port (burrow -p, slirp4netns's add_hostfwd,
-# pasta -t). The host's own loopback is the ceiling. Then the start-up that --net=slirp adds to
-# --net=none (hyperfine).
+# to a server in the container through a forwarded port (burrow -p: its splice relay, and
+# libslirp's forwarding with port_handler=slirp; slirp4netns's add_hostfwd; pasta -t). The
+# host's own loopback is the ceiling. Then the start-up that --net=slirp adds to --net=none
+# (hyperfine).
 #
 # The "container" of every tool runs the host's own iperf3: burrow in a busybox rootfs with the
 # host's /usr, /lib and /lib64 bound read-only, the others with their namespaces around the
@@ -86,6 +87,13 @@ round() {
     wait_port "$port" || true
     sleep 0.2
     b_in=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
+    # the same through libslirp's own forwarding (port_handler=slirp), as slirp4netns does it
+    port=$(free_port)
+    $B run --net=slirp:port_handler=slirp -p "127.0.0.1:$port:5201" $R /usr/bin/iperf3 -s -1 >/dev/null 2>&1 &
+    pids+=($!)
+    wait_port "$port" || true
+    sleep 0.2
+    b_in_slirp=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
 
     # --- slirp4netns: a user+network namespace, slirp4netns attached to it ---
     unshare --user --map-root-user --net sleep 1000 &
@@ -130,7 +138,7 @@ EOF
     sleep 1
     p_in=$(iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -J | gbits)
     kill "$ns" 2>/dev/null || true
-    echo "$host $b_out $b_in $s_out $s_in $p_out $p_in"
+    echo "$host $b_out $b_in $s_out $s_in $p_out $p_in $b_in_slirp"
 }
 
 # This VM's throughput swings between runs: ROUNDS rounds, the tools in turn in each, medians.
@@ -138,17 +146,19 @@ rounds=${ROUNDS:-3}
 : >"$work/rounds"
 for ((r = 0; r < rounds; r++)); do
     round >>"$work/rounds"
-    echo "round $r: $(tail -1 "$work/rounds")  (host, burrow out/in, slirp4netns out/in, pasta out/in; Gbit/s)"
+    echo "round $r: $(tail -1 "$work/rounds")  (host, burrow out/in, slirp4netns out/in, pasta out/in, burrow in with port_handler=slirp; Gbit/s)"
 done
 med() { cut -d' ' -f"$1" "$work/rounds" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-host=$(med 1) b_out=$(med 2) b_in=$(med 3) s_out=$(med 4) s_in=$(med 5) p_out=$(med 6) p_in=$(med 7)
+host=$(med 1) b_out=$(med 2) b_in=$(med 3) s_out=$(med 4) s_in=$(med 5) p_out=$(med 6) p_in=$(med 7) b_in_slirp=$(med 8)
 ratio() { python3 -c 'import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print("%.2fx" % (a / b) if b else "-")' "$1" "$2"; }
 printf '%-28s %14s %14s\n' "Gbit/s (median)" "ctr -> host" "host -> ctr"
 printf '%-28s %14s %14s\n' "host loopback (ceiling)" "$host" "$host"
 printf '%-28s %14s %14s\n' "burrow --net=slirp" "$b_out" "$b_in"
+printf '%-28s %14s %14s\n' "  -p with port_handler=slirp" "" "$b_in_slirp"
 printf '%-28s %14s %14s\n' "slirp4netns --mtu=65520" "$s_out" "$s_in"
 printf '%-28s %14s %14s\n' "pasta" "$p_out" "$p_in"
 echo "ratio burrow/slirp4netns     $(ratio "$b_out" "$s_out") (ctr->host)   $(ratio "$b_in" "$s_in") (host->ctr)   (goal >= 1.2x)"
+echo "ratio burrow port_handler=slirp/slirp4netns         $(ratio "$b_in_slirp" "$s_in") (host->ctr)"
 echo "ratio burrow/pasta           $(ratio "$b_out" "$p_out") (ctr->host)   $(ratio "$b_in" "$p_in") (host->ctr)"
 
 # start-up: what --net=slirp adds to --net=none

@@ -36,8 +36,10 @@
 #include "util/cleanup.h"
 #include "util/log.h"
 
-/* Each direction's pipe: a bigger one means fewer splice calls per byte (F_SETPIPE_SZ; the
- * default 64 KiB stays where the user's pipe quota is spent). */
+/* A direction's pipe grows to this once a transfer fills the default 64 KiB: fewer splice calls
+ * per byte. Only then: pipe buffers count against the user's quota (fs.pipe-user-pages-soft,
+ * 64 MiB), past which every new pipe of the user's gets two pages, so idle connections keep the
+ * default. (F_SETPIPE_SZ failing at the quota leaves the pipe as it is.) */
 #define RELAY_PIPE_SIZE (1 << 20)
 /* Connections taken from a listener per wake-up */
 #define ACCEPT_BATCH 32
@@ -296,7 +298,6 @@ static void relay_accept(struct portfwd *pf, const struct listener *l)
                         }
                         r->dir[k].pipe_r = p[0];
                         r->dir[k].pipe_w = p[1];
-                        (void)fcntl(p[1], F_SETPIPE_SZ, RELAY_PIPE_SIZE);
                         int size = fcntl(p[1], F_GETPIPE_SZ);
                         r->dir[k].cap = size > 0 ? (size_t)size : 65536;
                 }
@@ -351,6 +352,12 @@ static int relay_pump(struct relay *r, int d)
                         if (n > 0) {
                                 D->queued += (size_t)n;
                                 moved = true;
+                                if (D->queued == D->cap && D->cap < RELAY_PIPE_SIZE) {
+                                        /* a bulk transfer: a bigger pipe (see RELAY_PIPE_SIZE) */
+                                        int size = fcntl(D->pipe_w, F_SETPIPE_SZ, RELAY_PIPE_SIZE);
+                                        if (size > 0)
+                                                D->cap = (size_t)size;
+                                }
                         } else if (n == 0) {
                                 D->eof = true;
                         } else if (errno == EAGAIN) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -433,6 +434,12 @@ static _Noreturn void helper_main(const struct net_options *o, int ctl)
         if (null >= 0) {
                 dup2(null, STDIN_FILENO);
                 close(null);
+        }
+        /* every relayed connection holds six descriptors (net/portfwd.c), libslirp's one each */
+        struct rlimit nofile;
+        if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+                nofile.rlim_cur = nofile.rlim_max;
+                (void)setrlimit(RLIMIT_NOFILE, &nofile);
         }
         struct helper h = { .tap = -1 };
         SlirpConfig cfg;

@@ -161,6 +161,17 @@ serve_www() {
         # (httpd listens on IPv6 too: IPv4 peers come as [::ffff:A.B.C.D])
         if [ "$handler" = splice ]; then peer=10.0.2.100; else peer=10.0.2.2; fi
         [ "$output" = "$peer" ] || [ "$output" = "[::ffff:$peer]" ]
+        # 16 connections at once, each intact
+        local i curls=()
+        for i in $(seq 16); do
+            curl -sf "http://127.0.0.1:$port/big" -o "$BATS_TEST_TMPDIR/big.$i" &
+            curls+=($!)
+        done
+        for i in "${curls[@]}"; do wait "$i"; done
+        for i in $(seq 16); do
+            [ "$(sha256sum <"$BATS_TEST_TMPDIR/big.$i" | cut -d' ' -f1)" = "$want" ]
+        done
+        rm -f "$BATS_TEST_TMPDIR"/big.*
         kill "$SERVER_PID"
         wait "$SERVER_PID" || true
         SERVER_PID=
