@@ -258,10 +258,29 @@ int mounts_setup(const struct burrow_run_config *cfg, const struct mounts_option
         const char *root_name = cfg->rootfs;
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return burrow_error_set(err, errno, "making the mount tree private");
-        if (mount(cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        const char *rootfs = cfg->rootfs;
+        char host_root_copy[PATH_MAX];
+        struct stat st_slash, st_rootfs;
+        if (opts->scratch && stat("/", &st_slash) == 0 && stat(rootfs, &st_rootfs) == 0 && st_slash.st_dev == st_rootfs.st_dev &&
+            st_slash.st_ino == st_rootfs.st_ino) {
+                /* --rootfs /: a bind of / onto itself would lie under the root this process stands
+                 * on (unreachable by path, and pivot_root into the current root fails): the copy
+                 * of the tree goes onto a directory of the scratch space instead. A tmpfs there
+                 * first, unless the network files' one is there already. */
+                if (!opts->net_files &&
+                    mount("tmpfs", opts->scratch, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755") < 0)
+                        return burrow_error_set(err, errno, "mounting a tmpfs on `%s` for --rootfs /", opts->scratch);
+                snprintf(host_root_copy, sizeof(host_root_copy), "%s/rootfs", opts->scratch);
+                if (mkdir(host_root_copy, 0700) < 0 && errno != EEXIST)
+                        return burrow_error_set(err, errno, "creating `%s` for --rootfs /", host_root_copy);
+                if (mount("/", host_root_copy, NULL, MS_BIND | MS_REC, NULL) < 0)
+                        return burrow_error_set(err, errno, "bind-mounting the host's / onto `%s`", host_root_copy);
+                rootfs = host_root_copy;
+        } else if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
                 return burrow_error_set(err, errno, "bind-mounting rootfs `%s`", root_name);
+        }
         /* Opened after the bind, so it refers to the new mount: everything below goes there. */
-        cleanup_close int rootfd = open(cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        cleanup_close int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return burrow_error_set(err, errno, "open rootfs `%s`", root_name);
 

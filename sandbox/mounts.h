@@ -12,6 +12,7 @@ struct mounts_options {
         const char *shm_size; /* --shm-size, or NULL */
         bool mask_paths;      /* runc's masked and read-only /proc and /sys paths (not with --privileged) */
         const char *net_files; /* a directory with hosts, hostname and resolv.conf for /etc, or NULL */
+        const char *scratch;   /* a directory this mount namespace may cover (the runroot), or NULL */
 };
 
 /* Run in the container's mount namespace, before exec. On success the process's root and

@@ -118,7 +118,8 @@ static int child_setup(const struct child_args *a, int *tty_slave, struct burrow
         struct mounts_options mopts = { .devpts_gid5 = idmap_to_outside(&a->plan->gids, 5, &outside),
                                         .shm_size = cfg->shm_size,
                                         .mask_paths = a->security->mask_paths,
-                                        .net_files = net_files };
+                                        .net_files = net_files,
+                                        .scratch = a->runroot };
         if (a->ic) {
                 /* fuse-overlayfs mounted it in burrow's namespace already; this one inherited it */
                 if (a->ic->driver == DRIVER_OVERLAY && image_ctr_mount(a->ic, err) < 0)

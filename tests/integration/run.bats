@@ -79,6 +79,20 @@ teardown() { common_teardown; }
     [ "$(stat -c %u "$host/out")" = "$(id -u)" ]
 }
 
+@test "--rootfs / runs in the host's own tree, with each network mode; fresh /tmp and /proc" {
+    local n
+    for n in none slirp host; do
+        [ "$n" != slirp ] || { [ -w /dev/net/tun ] || { echo "# slirp skipped: /dev/net/tun is not usable" >&3; continue; }; }
+        run burrow run --net=$n --rootfs / sh -c 'cat /etc/os-release; ls /tmp | wc -l; cat /proc/1/comm'
+        echo "$n: $output"
+        assert_status 0
+        [ "$(head -n -2 <<<"$output")" = "$(cat /etc/os-release)" ]
+        [ "$(tail -n 2 <<<"$output")" = "0"$'\n'"burrow-init" ]
+    done
+    run burrow run --net=slirp --hostname slash1 --rootfs / cat /etc/hostname
+    [ ! -w /dev/net/tun ] || [ "$output" = slash1 ]
+}
+
 @test "-v HOST:CTR:ro refuses writes" {
     host="$BATS_TEST_TMPDIR/ro"
     mkdir -p "$host/sub"
