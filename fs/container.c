@@ -319,6 +319,7 @@ int container_remove_begin(struct store *s, struct store_ns_plan *plan, const ch
         rm->running = -1;
         rm->op.fd = -1;
         snprintf(rm->id, sizeof(rm->id), "%s", id);
+        cleanup_json json_t *anonymous = json_array();
         if ((rm->running = container_lock_running(s, id, err)) < 0)
                 return burrow_error_wrap(err, "cannot remove it; stop it first");
         if (store_ns_plan_check(plan, s, err) < 0)
@@ -331,7 +332,7 @@ int container_remove_begin(struct store *s, struct store_ns_plan *plan, const ch
                 json_t *b;
                 json_array_foreach(json_object_get(json_object_get(cfg, "run"), "binds"), i, b)
                         if (json_is_true(json_object_get(b, "anonymous")) && json_is_string(json_object_get(b, "volume")))
-                                json_array_append(rm->anonymous, json_object_get(b, "volume"));
+                                json_array_append(anonymous, json_object_get(b, "volume"));
         }
         /* out of sight in one rename (the directory is the caller's, whatever owns its files) */
         char dir[128];
@@ -339,6 +340,20 @@ int container_remove_begin(struct store *s, struct store_ns_plan *plan, const ch
         if (store_op_adopt(s, "rm", s->fd, dir, &rm->op, err) < 0) {
                 burrow_error_wrap(err, "removing container %.12s", id);
                 goto fail;
+        }
+        /* the anonymous volumes too, into the container's op directory: gone from `volume ls` when
+         * this returns, their files removed with the container's (--rm does that later, in the
+         * background). One another container mounts by name stays. */
+        size_t i;
+        json_t *v;
+        json_array_foreach(anonymous, i, v)
+        {
+                char dest[VOLUME_NAME_MAX + 16];
+                snprintf(dest, sizeof(dest), "volume-%s", json_string_value(v));
+                if (volume_take_out(s, json_string_value(v), rm->op.fd, dest) < 0) {
+                        burrow_debug("volume %s: %s; removed after the container", json_string_value(v), strerror(errno));
+                        json_array_append(rm->anonymous, v);
+                }
         }
         rm->store = s;
         return 0;

@@ -220,6 +220,21 @@ static int remove_in_ns(void *arg, void *result, struct burrow_error **err)
         return r;
 }
 
+int volume_take_out(struct store *s, const char *name, int at, const char *dest)
+{
+        if (!name_ok(name) || !volume_exists(s, name)) {
+                errno = ENOENT;
+                return -1;
+        }
+        cleanup_json json_t *users = volume_users(s, name);
+        if (json_array_size(users) > 0)
+                return 0;
+        char dir[VOLUME_NAME_MAX + 16];
+        snprintf(dir, sizeof(dir), "volumes/%s", name);
+        /* the volume's own directory is the caller's (volume_create): no namespace needed to move it */
+        return renameat(s->fd, dir, at, dest) < 0 ? -1 : 1;
+}
+
 int volume_remove_with(struct store *s, struct store_ns_plan *plan, const char *name, bool force_in_use,
                        struct burrow_error **err)
 {

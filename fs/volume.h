@@ -25,6 +25,9 @@ int volume_create(struct store *s, const char *name, bool anonymous, char out[VO
 char *volume_data_path(struct store *s, const char *name, struct burrow_error **err);
 /* [{"name", "created", "anonymous", "mountpoint", "users": [container names]}], sorted by name. */
 json_t *volume_list(struct store *s, struct burrow_error **err);
+/* Move NAME's directory out of sight to AT/DEST (an op directory's, removed with it), unless a
+ * container uses it. 1: moved, 0: in use (kept), -1 with errno. */
+int volume_take_out(struct store *s, const char *name, int at, const char *dest);
 /* Remove NAME; refused while a container uses it (saying which) unless FORCE_IN_USE (the caller
  * removes that container too). */
 int volume_remove_with(struct store *s, struct store_ns_plan *plan, const char *name, bool force_in_use,

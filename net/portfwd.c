@@ -23,17 +23,17 @@
 #include <linux/nsfs.h>
 #include <poll.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fdpass.h"
+#include "util/proc.h"
 #include "util/log.h"
 
 /* A direction's pipe grows to this once a transfer fills the default 64 KiB: fewer splice calls
@@ -147,45 +147,19 @@ void portfwd_free(struct portfwd *pf)
 static int send_fd(int sock, int fd, int errnum)
 {
         unsigned char e = (unsigned char)(errnum > 255 ? EIO : errnum);
-        struct iovec iov = { .iov_base = &e, .iov_len = 1 };
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        memset(&u, 0, sizeof(u));
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (fd >= 0) {
-                msg.msg_control = u.buf;
-                msg.msg_controllen = sizeof(u.buf);
-                struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-                cm->cmsg_level = SOL_SOCKET;
-                cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-        }
-        return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+        return fdpass_send(sock, &e, 1, &fd, fd >= 0 ? 1 : 0, 0);
 }
 
 /* One byte (an errno, 0 for fine) and maybe a descriptor; -1 at EOF or on error. */
 static int receive_fd(int sock, int *fd)
 {
-        *fd = -1;
         unsigned char e;
-        struct iovec iov = { .iov_base = &e, .iov_len = 1 };
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-        ssize_t n;
-        do
-                n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
-        if (n != 1)
+        if (fdpass_recv(sock, &e, 1, fd, 1, NULL, 0) != 1) {
+                if (*fd >= 0)
+                        close(*fd);
+                *fd = -1;
                 return -1;
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-        if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-                memcpy(fd, CMSG_DATA(cm), sizeof(int));
+        }
         return e;
 }
 
@@ -232,26 +206,17 @@ int portfwd_enter(struct portfwd *pf, int netns, struct burrow_error **err)
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return burrow_error_set(err, errno, "socketpair");
-        pid_t parent = getpid();
-        pid_t pid = fork();
+        /* only the helper's socket and the namespace: not the host's listeners, not tap0 */
+        int keep[2] = { sv[1], netns };
+        pid_t pid = fork_tied_helper(keep, 2);
         if (pid < 0) {
                 int e = errno;
                 close(sv[0]);
                 close(sv[1]);
                 return burrow_error_set(err, e, "fork");
         }
-        if (pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-                if (getppid() != parent)
-                        _exit(1);
-                /* only the helper's socket and the namespace: not the host's listeners, not tap0 */
-                if (dup2(sv[1], 3) < 0 || dup2(netns, 4) < 0)
-                        _exit(1);
-                if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
-                        for (int fd = 5; fd < 1024; fd++)
-                                close(fd);
+        if (pid == 0)
                 factory_main(3, 4);
-        }
         close(sv[1]);
         int fd;
         int e = receive_fd(sv[0], &fd);

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fdpass.h"
+#include "util/proc.h"
 #include "util/log.h"
 #include "util/dl.h"
 
@@ -320,22 +322,14 @@ static void report(int ctl, int errnum, const char *fmt, ...)
 static int receive_tap(int ctl, int *tap, int *netns)
 {
         char c;
-        struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-        union {
-                char buf[CMSG_SPACE(2 * sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-        ssize_t n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        int fds[2];
+        size_t n_fds;
+        ssize_t n = fdpass_recv(ctl, &c, 1, fds, 2, &n_fds, MSG_DONTWAIT);
         if (n < 0)
-                return errno == EAGAIN || errno == EINTR ? 1 : 0;
+                return errno == EAGAIN ? 1 : 0;
         if (n == 0)
                 return 0;
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-        if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-                int fds[2] = { -1, -1 };
-                size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                memcpy(fds, CMSG_DATA(cm), (nfds > 2 ? 2 : nfds) * sizeof(int));
+        if (n_fds > 0) {
                 if (*tap >= 0)
                         close(*tap);
                 *tap = fds[0];
@@ -556,31 +550,15 @@ pid_t net_slirp_start(const struct net_options *o, int *ctl, struct burrow_error
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return burrow_error_set(err, errno, "socketpair for the slirp helper");
-        fflush(NULL);
-        pid_t parent = getpid();
-        pid_t pid = fork();
+        pid_t pid = fork_tied_helper(&sv[1], 1);
         if (pid < 0) {
                 int e = errno;
                 close(sv[0]);
                 close(sv[1]);
                 return burrow_error_set(err, e, "forking the slirp helper");
         }
-        if (pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-                if (getppid() != parent)
-                        _exit(1);
-                /* nothing of burrow run's stays open here (its locks, the store), only our end */
-                int keep = sv[1];
-                if (keep != 3) {
-                        if (dup2(keep, 3) < 0)
-                                _exit(1);
-                        keep = 3;
-                }
-                if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0)
-                        for (int fd = 4; fd < 1024; fd++)
-                                close(fd);
-                helper_main(o, keep);
-        }
+        if (pid == 0)
+                helper_main(o, 3);
         close(sv[1]);
         *ctl = sv[0];
         return pid;
@@ -608,22 +586,7 @@ int net_slirp_send_tap(int ctl, int tap, const struct net_options *o, struct bur
         if (net_ports_relayed(o) && (netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
                 return burrow_error_set(err, errno, "opening /proc/self/ns/net for the forwarded ports");
         int fds[2] = { tap, netns };
-        size_t nfds = netns >= 0 ? 2 : 1;
-        char c = 't';
-        struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-        union {
-                char buf[CMSG_SPACE(2 * sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        memset(&u, 0, sizeof(u));
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                              .msg_controllen = CMSG_SPACE(nfds * sizeof(int)) };
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-        memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
-        if (sendmsg(ctl, &msg, MSG_NOSIGNAL) < 0)
+        if (fdpass_send(ctl, "t", 1, fds, netns >= 0 ? 2 : 1, 0) < 0)
                 return burrow_error_set(err, errno, "handing tap0 to the slirp helper");
         return 0;
 }

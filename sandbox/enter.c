@@ -31,6 +31,7 @@
 #include "sandbox/spawn.h"
 #include "sandbox/sync.h"
 #include "sandbox/tty.h"
+#include "util/fdpass.h"
 #include "util/fsutil.h"
 #include "util/dl.h"
 #include "util/log.h"
@@ -100,21 +101,7 @@ void exec_server_serve(void *arg)
                 socklen_t len = sizeof(cred);
                 /* the directory's mode keeps others out already; the credentials say so again */
                 if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid()) {
-                        char data = 'n';
-                        struct iovec iov = { .iov_base = &data, .iov_len = 1 };
-                        union {
-                                char buf[CMSG_SPACE(sizeof(int) * EXEC_NS_COUNT)];
-                                struct cmsghdr align;
-                        } u;
-                        memset(&u, 0, sizeof(u));
-                        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                                              .msg_controllen = sizeof(u.buf) };
-                        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-                        c->cmsg_level = SOL_SOCKET;
-                        c->cmsg_type = SCM_RIGHTS;
-                        c->cmsg_len = CMSG_LEN(sizeof(int) * EXEC_NS_COUNT);
-                        memcpy(CMSG_DATA(c), srv->ns, sizeof(int) * EXEC_NS_COUNT);
-                        if (sendmsg(conn, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                        if (fdpass_send(conn, "n", 1, srv->ns, EXEC_NS_COUNT, MSG_DONTWAIT) < 0)
                                 burrow_debug("exec socket: sendmsg: %s", strerror(errno));
                 }
                 close(conn);
@@ -153,20 +140,14 @@ static int fetch_namespaces(struct store *s, const char *id, const char *name, i
                                         "answer on `%s/containers/%.12s.../" EXEC_SOCKET "`)",
                                         name, s->root, id);
         char data;
-        struct iovec iov = { .iov_base = &data, .iov_len = 1 };
-        union {
-                char buf[CMSG_SPACE(sizeof(int) * EXEC_NS_COUNT)];
-                struct cmsghdr align;
-        } u;
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-        ssize_t n;
-        do
-                n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
-        struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-        if (c == NULL || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int) * EXEC_NS_COUNT))
-                return burrow_error_set(err, n < 0 ? errno : 0, "container %s: no namespaces came from its burrow run", name);
-        memcpy(ns, CMSG_DATA(c), sizeof(int) * EXEC_NS_COUNT);
+        size_t got;
+        ssize_t n = fdpass_recv(sock, &data, 1, ns, EXEC_NS_COUNT, &got, 0);
+        if (n <= 0 || got != EXEC_NS_COUNT) {
+                int e = n < 0 ? errno : 0;
+                for (size_t i = 0; i < got; i++)
+                        close(ns[i]);
+                return burrow_error_set(err, e, "container %s: no namespaces came from its burrow run", name);
+        }
         return 0;
 }
 
