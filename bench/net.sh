@@ -24,20 +24,9 @@ for tool in iperf3 slirp4netns pasta hyperfine jq python3 unshare nsenter ss; do
 done
 [ -x "$burrow" ] || { echo "net.sh: no burrow binary at $burrow (build first)" >&2; exit 1; }
 
-if [ "$(id -u)" = 0 ] && [ -z "${BENCH_AS_ROOT:-}" ]; then
-    id burrow-test >/dev/null 2>&1 || useradd --create-home --shell /bin/sh burrow-test
-    chmod 0666 /dev/net/tun
-    stage=$(mktemp -d /tmp/burrow-bench.XXXXXX)
-    trap 'rm -rf "$stage"' EXIT
-    cp "$burrow" "$stage/burrow"
-    cp "$0" "$stage/net.sh"
-    cp "$here/../scripts/make-rootfs" "$stage/make-rootfs"
-    chmod -R a+rX "$stage"
-    chmod 0755 "$stage"
-    runuser -u burrow-test -- env HOME=/home/burrow-test MAKE_ROOTFS="$stage/make-rootfs" SECS="$secs" \
-        bash "$stage/net.sh" "$stage/burrow"
-    exit
-fi
+. "$here/lib.sh"
+[ "$(id -u)" != 0 ] || chmod 0666 /dev/net/tun
+bench_as_user "$0" "$burrow" -- SECS="$secs" ROUNDS="${ROUNDS:-3}" RUNS="${RUNS:-100}"
 
 work=$(mktemp -d /tmp/burrow-bench-net.XXXXXX)
 pids=()

@@ -14,16 +14,8 @@ runs=${RUNS:-5}
 for tool in docker-registry skopeo umoci hyperfine jq curl; do
     command -v "$tool" >/dev/null || { echo "pull.sh: $tool missing: scripts/install-deps --bench" >&2; exit 1; }
 done
-if [ "$(id -u)" = 0 ] && [ -z "${BENCH_AS_ROOT:-}" ]; then
-    id burrow-test >/dev/null 2>&1 || useradd --create-home --shell /bin/sh burrow-test
-    stage=$(mktemp -d /tmp/burrow-bench.XXXXXX)
-    trap 'rm -rf "$stage"' EXIT
-    cp "$burrow" "$stage/burrow"
-    cp "$0" "$stage/pull.sh"
-    chmod -R a+rX "$stage"
-    runuser -u burrow-test -- env HOME=/home/burrow-test RUNS="$runs" bash "$stage/pull.sh" "$stage/burrow"
-    exit
-fi
+. "$here/lib.sh"
+bench_as_user "$0" "$burrow" -- RUNS="$runs"
 
 work=$(mktemp -d /tmp/burrow-bench-pull.XXXXXX)
 cleanup() {

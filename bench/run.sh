@@ -23,15 +23,10 @@ done
 [ -x "$burrow" ] || { echo "run.sh: no burrow binary at $burrow (build first)" >&2; exit 1; }
 
 if [ "$(id -u)" = 0 ] && [ -z "${BENCH_INNER:-}" ]; then
-    id burrow-test >/dev/null 2>&1 || useradd --create-home --shell /bin/sh burrow-test
     chmod 0666 /dev/fuse
-    stage=$(mktemp -d /tmp/burrow-bench.XXXXXX)
+    . "$here/lib.sh"
+    stage=$(bench_stage "$0" "$burrow")
     trap 'rm -rf "$stage"' EXIT
-    cp "$burrow" "$stage/burrow"
-    cp "$0" "$stage/run.sh"
-    cp "$here/../scripts/make-rootfs" "$stage/make-rootfs"
-    chmod -R a+rX "$stage"
-    chmod 0755 "$stage"
     cg=/sys/fs/cgroup
     [ -d /sys/fs/cgroup/unified ] && cg=/sys/fs/cgroup/unified
     unshare -m sh -c "mount --make-rprivate / && { [ $cg = /sys/fs/cgroup ] || mount --bind $cg /sys/fs/cgroup; } &&

@@ -18,19 +18,8 @@ for tool in hyperfine bwrap ch-run jq; do
 done
 [ -x "$burrow" ] || { echo "startup.sh: no burrow binary at $burrow (build first)" >&2; exit 1; }
 
-if [ "$(id -u)" = 0 ] && [ -z "${BENCH_AS_ROOT:-}" ]; then
-    id burrow-test >/dev/null 2>&1 || useradd --create-home --shell /bin/sh burrow-test
-    stage=$(mktemp -d /tmp/burrow-bench.XXXXXX)
-    trap 'rm -rf "$stage"' EXIT
-    cp "$burrow" "$stage/burrow"
-    cp "$0" "$stage/startup.sh"
-    cp "$here/../scripts/make-rootfs" "$stage/make-rootfs"
-    chmod -R a+rX "$stage"
-    chmod 0755 "$stage"
-    runuser -u burrow-test -- env HOME=/home/burrow-test MAKE_ROOTFS="$stage/make-rootfs" RUNS="$runs" \
-        bash "$stage/startup.sh" "$stage/burrow"
-    exit
-fi
+. "$here/lib.sh"
+bench_as_user "$0" "$burrow" -- RUNS="$runs"
 
 work=$(mktemp -d /tmp/burrow-bench-rootfs.XXXXXX)
 trap 'rm -rf "$work"' EXIT
