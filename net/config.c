@@ -189,7 +189,8 @@ static int parse_range(const char *text, long *lo, long *hi)
 
 int net_port_parse(const char *spec, struct net_options *o, struct burrow_error **err)
 {
-        static const char usage[] = "expected [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp], e.g. 8080:80 or 127.0.0.1:5353:53/udp";
+        static const char usage[] =
+                "expected [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp], e.g. 8080:80, 127.0.0.1:5353:53/udp or [::1]:8080:80";
         char buf[128];
         if (strlen(spec) >= sizeof(buf))
                 return burrow_error_set(err, 0, "-p `%s`: too long; %s", spec, usage);
@@ -204,18 +205,31 @@ int net_port_parse(const char *spec, struct net_options *o, struct burrow_error 
                         return burrow_error_set(err, 0, "-p `%s`: protocol `%s` is neither tcp nor udp", spec, proto);
         }
         /* HOSTIP:HOSTPORT:CTRPORT or HOSTPORT:CTRPORT (a lone CTRPORT would need a port
-         * picked for the host, which docker prints with `docker port`: not supported) */
+         * picked for the host, which docker prints with `docker port`: not supported); an IPv6
+         * HOSTIP in brackets, its colons its own */
+        struct net_port host = { .v6 = false };
+        inet_pton(AF_INET, "127.0.0.1", &host.host_ip);
+        char *rest = buf;
+        if (buf[0] == '[') {
+                char *close = strchr(buf, ']');
+                if (close == NULL || close[1] != ':')
+                        return burrow_error_set(err, 0, "-p `%s`: %s", spec, usage);
+                *close = '\0';
+                if (inet_pton(AF_INET6, buf + 1, &host.host_ip6) != 1)
+                        return burrow_error_set(err, 0, "-p `%s`: `%s` is not an IPv6 address", spec, buf + 1);
+                host.v6 = true;
+                rest = close + 2;
+        }
         char *parts[3];
         int n = 0;
         char *save = NULL;
-        for (char *t = strtok_r(buf, ":", &save); t && n < 3; t = strtok_r(NULL, ":", &save))
+        for (char *t = strtok_r(rest, ":", &save); t && n < 3; t = strtok_r(NULL, ":", &save))
                 parts[n++] = t;
-        if (n < 2 || strtok_r(NULL, ":", &save) != NULL)
+        if (n < 2 || strtok_r(NULL, ":", &save) != NULL || (host.v6 && n != 2))
                 return burrow_error_set(err, 0, "-p `%s`: %s", spec, usage);
-        struct in_addr host_ip;
-        inet_pton(AF_INET, "127.0.0.1", &host_ip);
-        if (n == 3 && inet_pton(AF_INET, parts[0], &host_ip) != 1)
-                return burrow_error_set(err, 0, "-p `%s`: `%s` is not an IPv4 address of this host", spec, parts[0]);
+        if (n == 3 && inet_pton(AF_INET, parts[0], &host.host_ip) != 1)
+                return burrow_error_set(err, 0, "-p `%s`: `%s` is not an IPv4 address of this host (IPv6 in brackets: [::1])",
+                                        spec, parts[0]);
         long hlo, hhi, clo, chi;
         if (parse_range(parts[n - 2], &hlo, &hhi) < 0 || parse_range(parts[n - 1], &clo, &chi) < 0)
                 return burrow_error_set(err, 0, "-p `%s`: ports are numbers from 1 to 65535 (or ranges LOW-HIGH); %s", spec,
@@ -230,11 +244,14 @@ int net_port_parse(const char *spec, struct net_options *o, struct burrow_error 
         o->ports = bigger;
         for (size_t i = 0; i < count; i++) {
                 for (size_t k = 0; k < o->n_ports; k++)
-                        if (o->ports[k].host_port == hlo + (long)i && o->ports[k].udp == udp &&
-                            o->ports[k].host_ip.s_addr == host_ip.s_addr)
+                        if (o->ports[k].host_port == hlo + (long)i && o->ports[k].udp == udp && o->ports[k].v6 == host.v6 &&
+                            (host.v6 ? memcmp(&o->ports[k].host_ip6, &host.host_ip6, sizeof(host.host_ip6)) == 0
+                                     : o->ports[k].host_ip.s_addr == host.host_ip.s_addr))
                                 return burrow_error_set(err, 0, "-p `%s`: host port %ld/%s is forwarded twice", spec,
                                                         hlo + (long)i, udp ? "udp" : "tcp");
-                o->ports[o->n_ports++] = (struct net_port){ .host_ip = host_ip,
+                o->ports[o->n_ports++] = (struct net_port){ .v6 = host.v6,
+                                                            .host_ip = host.host_ip,
+                                                            .host_ip6 = host.host_ip6,
                                                             .host_port = (uint16_t)(hlo + (long)i),
                                                             .ctr_port = (uint16_t)(clo + (long)i),
                                                             .udp = udp };
@@ -330,4 +347,30 @@ bool net_ports_relayed(const struct net_options *o)
                 if (!o->ports[i].udp)
                         return true;
         return false;
+}
+
+socklen_t net_port_host_addr(const struct net_port *p, struct sockaddr_storage *ss)
+{
+        memset(ss, 0, sizeof(*ss));
+        if (p->v6) {
+                struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+                s6->sin6_family = AF_INET6;
+                s6->sin6_addr = p->host_ip6;
+                s6->sin6_port = htons(p->host_port);
+                return sizeof(*s6);
+        }
+        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+        s4->sin_family = AF_INET;
+        s4->sin_addr = p->host_ip;
+        s4->sin_port = htons(p->host_port);
+        return sizeof(*s4);
+}
+
+const char *net_port_host_text(const struct net_port *p, char buf[INET6_ADDRSTRLEN])
+{
+        if (p->v6)
+                inet_ntop(AF_INET6, &p->host_ip6, buf, INET6_ADDRSTRLEN);
+        else
+                inet_ntop(AF_INET, &p->host_ip, buf, INET6_ADDRSTRLEN);
+        return buf;
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "util/error.h"
@@ -18,9 +19,12 @@ enum burrow_net_mode {
         BURROW_NET_SLIRP, /* own network namespace, tap0 to libslirp's NAT */
 };
 
-/* -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] (one entry per port of a range) */
+/* -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] (one entry per port of a range); HOSTIP IPv6 in
+ * brackets: [::1]:8080:80 */
 struct net_port {
-        struct in_addr host_ip; /* 127.0.0.1 unless given */
+        bool v6;
+        struct in_addr host_ip;   /* IPv4: 127.0.0.1 unless given */
+        struct in6_addr host_ip6; /* IPv6 */
         uint16_t host_port;
         uint16_t ctr_port;
         bool udp;
@@ -59,10 +63,16 @@ int net_mode_parse(const char *text, enum burrow_net_mode *mode, struct net_opti
 const char *net_mode_name(enum burrow_net_mode mode);
 /* -p: appended to O's ports; ranges "8000-8002:80-82" give one entry per port. */
 int net_port_parse(const char *spec, struct net_options *o, struct burrow_error **err);
+/* P's host address as a socket address (returns its length), and as text (no brackets). */
+socklen_t net_port_host_addr(const struct net_port *p, struct sockaddr_storage *ss);
+const char *net_port_host_text(const struct net_port *p, char buf[INET6_ADDRSTRLEN]);
 /* --dns IP, --dns-search DOMAIN, --add-host NAME:IP: checked and appended. */
 int net_dns_add(const char *ip, struct net_options *o, struct burrow_error **err);
 int net_dns_search_add(const char *domain, struct net_options *o, struct burrow_error **err);
 int net_add_host_parse(const char *spec, struct net_options *o, struct burrow_error **err);
+
+/* The container's IPv6 address (its network is fd00::/64, the gateway fd00::2). */
+#define NET_CONTAINER_IP6 "fd00::100"
 
 /* The container's addresses in O's network. */
 struct in_addr net_container_ip(const struct net_options *o);

@@ -85,20 +85,24 @@ struct portfwd *portfwd_new(struct in_addr ctr_ip)
         return pf;
 }
 
-int portfwd_listen(struct portfwd *pf, struct in_addr host_ip, uint16_t host_port, uint16_t ctr_port)
+int portfwd_listen(struct portfwd *pf, const struct net_port *host, uint16_t ctr_port)
 {
         struct listener *bigger = realloc(pf->listeners, (pf->n_listeners + 1) * sizeof(*bigger));
         if (bigger == NULL)
                 return -1;
         pf->listeners = bigger;
-        cleanup_close int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        struct sockaddr_storage sa;
+        socklen_t sa_len = net_port_host_addr(host, &sa);
+        cleanup_close int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -1;
         int one = 1;
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
                 return -1;
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = host_ip, .sin_port = htons(host_port) };
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0)
+        /* [::]:PORT is IPv6 only: 0.0.0.0:PORT is a -p of its own, as in docker */
+        if (sa.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+                return -1;
+        if (bind(fd, (struct sockaddr *)&sa, sa_len) < 0 || listen(fd, SOMAXCONN) < 0)
                 return -1;
         pf->listeners[pf->n_listeners++] = (struct listener){ .fd = steal_fd(&fd), .ctr_port = ctr_port, .idx = -1 };
         return 0;

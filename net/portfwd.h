@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/net.h"
 #include "util/error.h"
 
 struct portfwd;
@@ -14,8 +15,8 @@ struct portfwd;
 /* Connections go to CTR_IP (the container's address) in the namespace given to portfwd_enter. */
 struct portfwd *portfwd_new(struct in_addr ctr_ip);
 void portfwd_free(struct portfwd *pf);
-/* Listen on HOST_IP:HOST_PORT for CTR_PORT; -1 with errno (EACCES, EADDRINUSE, ...). */
-int portfwd_listen(struct portfwd *pf, struct in_addr host_ip, uint16_t host_port, uint16_t ctr_port);
+/* Listen on HOST's address and port for CTR_PORT; -1 with errno (EACCES, EADDRINUSE, ...). */
+int portfwd_listen(struct portfwd *pf, const struct net_port *host, uint16_t ctr_port);
 size_t portfwd_count(const struct portfwd *pf);
 /* Fork the process that makes sockets in the network namespace NETNS (a descriptor of it);
  * connections are taken from the listeners from then on. */

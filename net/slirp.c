@@ -340,33 +340,59 @@ static int receive_tap(int ctl, int *tap, int *netns)
 
 static void report_bind_error(int ctl, const struct net_port *p, int e)
 {
-        char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, &p->host_ip, ip, sizeof(ip));
+        char ip[INET6_ADDRSTRLEN];
+        net_port_host_text(p, ip);
+        const char *l = p->v6 ? "[" : "", *r = p->v6 ? "]" : "", *proto = p->udp ? "udp" : "tcp";
         if (e == EACCES || (e == 0 && p->host_port < 1024))
                 report(ctl, e,
-                       "-p %s:%u:%u/%s: binding host port %u needs a port at or above "
+                       "-p %s%s%s:%u:%u/%s: binding host port %u needs a port at or above "
                        "net.ipv4.ip_unprivileged_port_start (see `sysctl net.ipv4.ip_unprivileged_port_start`; "
                        "an administrator may lower it), or choose a port >= 1024",
-                       ip, p->host_port, p->ctr_port, p->udp ? "udp" : "tcp", p->host_port);
+                       l, ip, r, p->host_port, p->ctr_port, proto, p->host_port);
         else if (e == EADDRINUSE || e == 0)
-                report(ctl, e, "-p %s:%u:%u/%s: host port %u is already in use on %s (choose another)", ip, p->host_port,
-                       p->ctr_port, p->udp ? "udp" : "tcp", p->host_port, ip);
+                report(ctl, e, "-p %s%s%s:%u:%u/%s: host port %u is already in use on %s (choose another)", l, ip, r, p->host_port,
+                       p->ctr_port, proto, p->host_port, ip);
+        else if (e == EADDRNOTAVAIL)
+                report(ctl, e, "-p %s%s%s:%u:%u/%s: %s is not an address of this host", l, ip, r, p->host_port, p->ctr_port, proto,
+                       ip);
         else
-                report(ctl, e, "-p %s:%u:%u/%s: cannot bind %s:%u: %s", ip, p->host_port, p->ctr_port, p->udp ? "udp" : "tcp", ip,
-                       p->host_port, strerror(e));
+                report(ctl, e, "-p %s%s%s:%u:%u/%s: cannot bind %s: %s", l, ip, r, p->host_port, p->ctr_port, proto, ip,
+                       strerror(e));
 }
 
-/* Through libslirp: UDP, and TCP with port_handler=slirp (or RELAYED_TOO: TCP as well). */
-static int bind_slirp_ports(Slirp *slirp, const struct net_options *o, bool relayed_too, int ctl)
+/* P through libslirp: an IPv4 host address to the container's IPv4 address, an IPv6 one to its
+ * IPv6 address (libslirp resets a connection it would carry from one family to the other). */
+static int slirp_forward(Slirp *slirp, const struct net_options *o, const struct net_port *p)
 {
-        struct in_addr guest = net_container_ip(o);
+        if (!p->v6)
+                return slirp_add_hostfwd(slirp, p->udp, p->host_ip, p->host_port, net_container_ip(o), p->ctr_port);
+        struct sockaddr_storage host;
+        socklen_t host_len = net_port_host_addr(p, &host);
+        struct sockaddr_in6 ctr = { .sin6_family = AF_INET6, .sin6_port = htons(p->ctr_port) };
+        inet_pton(AF_INET6, NET_CONTAINER_IP6, &ctr.sin6_addr);
+        return slirp_add_hostxfwd(slirp, (struct sockaddr *)&host, host_len, (struct sockaddr *)&ctr, sizeof(ctr),
+                                  (p->udp ? SLIRP_HOSTFWD_UDP : 0) | SLIRP_HOSTFWD_V6ONLY);
+}
+
+/* Through libslirp: UDP, and TCP with port_handler=slirp. */
+static int bind_slirp_ports(Slirp *slirp, const struct net_options *o, int ctl)
+{
         bool relayed = net_ports_relayed(o);
         for (size_t i = 0; i < o->n_ports; i++) {
                 const struct net_port *p = &o->ports[i];
-                if (relayed && !p->udp && !relayed_too)
+                if (relayed && !p->udp)
                         continue;
+                if (p->v6 && !o->enable_ipv6) {
+                        char ip[INET6_ADDRSTRLEN];
+                        report(ctl, 0,
+                               "-p [%s]:%u:%u/%s: libslirp forwards an IPv6 host address to the container's IPv6 address, "
+                               "which enable_ipv6=false turns off (use an IPv4 host address%s)",
+                               net_port_host_text(p, ip), p->host_port, p->ctr_port, p->udp ? "udp" : "tcp",
+                               p->udp ? "" : ", or the default port_handler=splice");
+                        return -1;
+                }
                 errno = 0;
-                if (slirp_add_hostfwd(slirp, p->udp, p->host_ip, p->host_port, guest, p->ctr_port) < 0) {
+                if (slirp_forward(slirp, o, p) < 0) {
                         report_bind_error(ctl, p, errno);
                         return -1;
                 }
@@ -385,7 +411,7 @@ static int bind_relayed_ports(struct helper *h, const struct net_options *o, int
         }
         for (size_t i = 0; i < o->n_ports; i++) {
                 const struct net_port *p = &o->ports[i];
-                if (!p->udp && portfwd_listen(h->pf, p->host_ip, p->host_port, p->ctr_port) < 0) {
+                if (!p->udp && portfwd_listen(h->pf, p, p->ctr_port) < 0) {
                         report_bind_error(ctl, p, errno);
                         return -1;
                 }
@@ -405,10 +431,9 @@ static void start_relay(struct helper *h, const struct net_options *o, int netns
         burrow_warn("-p: %s; the forwarded TCP ports go through libslirp instead (as with port_handler=slirp)", err->msg);
         portfwd_free(h->pf);
         h->pf = NULL;
-        struct in_addr guest = net_container_ip(o);
         for (size_t i = 0; i < o->n_ports; i++) {
                 const struct net_port *p = &o->ports[i];
-                if (!p->udp && slirp_add_hostfwd(h->slirp, false, p->host_ip, p->host_port, guest, p->ctr_port) < 0)
+                if (!p->udp && slirp_forward(h->slirp, o, p) < 0)
                         burrow_warn("-p %u:%u: libslirp could not take the port over either", p->host_port, p->ctr_port);
         }
 }
@@ -475,7 +500,7 @@ static _Noreturn void helper_main(const struct net_options *o, int ctl)
                 report(ctl, 0, "--net=slirp: libslirp could not be started (is libslirp0 installed? or use --net=none)");
                 _exit(1);
         }
-        if (bind_slirp_ports(h.slirp, o, false, ctl) < 0 || bind_relayed_ports(&h, o, ctl) < 0)
+        if (bind_slirp_ports(h.slirp, o, ctl) < 0 || bind_relayed_ports(&h, o, ctl) < 0)
                 _exit(1);
         report(ctl, 0, NULL);
         /* MTU plus the Ethernet header; one frame per read */

@@ -44,7 +44,7 @@ static int tap_ipv6(int ifindex, struct burrow_error **err)
         if (s6 < 0)
                 return burrow_error_set(err, errno, "IPv6 socket (enable_ipv6=false turns IPv6 off)");
         struct burrow_in6_ifreq r6 = { .ifr6_prefixlen = 64, .ifr6_ifindex = ifindex };
-        inet_pton(AF_INET6, "fd00::100", &r6.ifr6_addr);
+        inet_pton(AF_INET6, NET_CONTAINER_IP6, &r6.ifr6_addr);
         if (ioctl(s6, SIOCSIFADDR, &r6) < 0)
                 return burrow_error_set(err, errno, "setting the IPv6 address of %s (enable_ipv6=false turns IPv6 off)", TAP_NAME);
         struct in6_rtmsg rt = { .rtmsg_dst_len = 0, .rtmsg_metric = 1, .rtmsg_flags = RTF_UP | RTF_GATEWAY,

@@ -664,8 +664,8 @@ json_t *burrow_run_config_to_json(const struct burrow_run_config *cfg)
                                "port_handler", no->slirp_port_handler ? "slirp" : "splice", "ports", "dns", "dns_search",
                                "add_hosts");
         for (size_t i = 0; nj && i < no->n_ports; i++) {
-                char ip[INET_ADDRSTRLEN];
-                inet_ntop(AF_INET, &no->ports[i].host_ip, ip, sizeof(ip));
+                char ip[INET6_ADDRSTRLEN];
+                net_port_host_text(&no->ports[i], ip);
                 json_array_append_new(json_object_get(nj, "ports"),
                                       json_pack("{s:s, s:i, s:i, s:s}", "host_ip", ip, "host_port", no->ports[i].host_port,
                                                 "container_port", no->ports[i].ctr_port, "protocol",
@@ -819,8 +819,10 @@ int burrow_run_config_from_json(json_t *j, struct burrow_run_config *cfg, struct
                 no->slirp_port_handler = ph && strcmp(ph, "slirp") == 0;
                 json_array_foreach(json_object_get(nj, "ports"), i, v)
                 {
-                        char spec[96];
-                        snprintf(spec, sizeof(spec), "%s:%lld:%lld/%s", json_string_value(json_object_get(v, "host_ip")) ?: "127.0.0.1",
+                        char spec[128];
+                        const char *ip = json_string_value(json_object_get(v, "host_ip")) ?: "127.0.0.1";
+                        bool v6 = strchr(ip, ':') != NULL;
+                        snprintf(spec, sizeof(spec), "%s%s%s:%lld:%lld/%s", v6 ? "[" : "", ip, v6 ? "]" : "",
                                  (long long)json_integer_value(json_object_get(v, "host_port")),
                                  (long long)json_integer_value(json_object_get(v, "container_port")),
                                  json_string_value(json_object_get(v, "protocol")) ?: "tcp");

@@ -110,6 +110,7 @@
 #define EVP_MD_CTX_new dl_EVP_MD_CTX_new
 #define EVP_sha256 dl_EVP_sha256
 #define slirp_add_hostfwd (*dl_slirp.slirp_add_hostfwd)
+#define slirp_add_hostxfwd (*dl_slirp.slirp_add_hostxfwd)
 #define slirp_cleanup (*dl_slirp.slirp_cleanup)
 #define slirp_input (*dl_slirp.slirp_input)
 #define slirp_new dl_slirp_new

@@ -59,7 +59,7 @@
 
 /* libslirp (and with it GLib): only the --net=slirp helper process loads it. */
 #define DL_SLIRP_SYMS(X)                                                                                                    \
-        X(slirp_add_hostfwd) X(slirp_cleanup) X(slirp_input) X(slirp_new) X(slirp_pollfds_fill) X(slirp_pollfds_poll)       \
+        X(slirp_add_hostfwd) X(slirp_add_hostxfwd) X(slirp_cleanup) X(slirp_input) X(slirp_new) X(slirp_pollfds_fill) X(slirp_pollfds_poll)       \
         X(slirp_version_string)
 
 #define DL_FIELD(name) __typeof__(name) *name;

@@ -242,6 +242,66 @@ except socket.timeout:
     [[ "$output" != *hello-from-host* ]]
 }
 
+@test "-p [::1]:PORT:80 (IPv6 host address): TCP through both port handlers, UDP through libslirp; only on ::1" {
+    [ -n "$(ip -6 addr show dev lo 2>/dev/null | grep '::1/128')" ] || skip "the host's loopback has no ::1 (IPv6 off)"
+    local handler body i
+    for handler in splice slirp; do
+        port=$(free_port)
+        "$BURROW" run -p "[::1]:$port:80" --net=slirp:port_handler=$handler --rootfs "$ROOTFS" httpd -f -p 80 -h /www &
+        SERVER_PID=$!
+        body=""
+        for i in $(seq 50); do
+            body=$(curl -s --max-time 2 "http://[::1]:$port/index.html") && [ -n "$body" ] && break
+            sleep 0.1
+        done
+        echo "$handler: $body"
+        [ "$body" = hello-from-container ]
+        # IPv6 only: not on the host's 127.0.0.1
+        run curl -s --max-time 2 "http://127.0.0.1:$port/index.html"
+        [ "$status" -ne 0 ]
+        kill "$SERVER_PID"
+        wait "$SERVER_PID" || true
+        SERVER_PID=
+    done
+    if [ -x "$ROOTFS/probe/udpecho" ]; then
+        port=$(free_port)
+        "$BURROW" run -p "[::1]:$port:5353/udp" --rootfs "$ROOTFS" /probe/udpecho 5353 >"$BATS_TEST_TMPDIR/out" &
+        CTR_PID=$!
+        for i in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
+        local reply=""
+        for i in $(seq 30); do
+            reply=$(python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(0.3)
+s.sendto(b"ping6", ("::1", int(sys.argv[1])))
+try:
+    print(s.recv(100).decode())
+except socket.timeout:
+    pass
+' "$port")
+            [ -n "$reply" ] && break
+            sleep 0.1
+        done
+        [ "$reply" = echo:ping6 ]
+    else
+        echo "# UDP over [::1] not tried: the udpecho test helper was not built" >&3
+    fi
+    run burrow run -p '[::1:8080:80' --rootfs "$ROOTFS" true
+    assert_status 125
+    [[ "$output" == *"[::1]:8080:80"* ]]
+    run burrow run -p '[not-v6]:8080:80' --rootfs "$ROOTFS" true
+    assert_status 125
+    [[ "$output" == *"not an IPv6 address"* ]]
+    run burrow run -p '[::1]:1:2:80' --rootfs "$ROOTFS" true
+    assert_status 125
+    # libslirp carries IPv6 host addresses to the container's IPv6 address only
+    run burrow run -p "[::1]:$(free_port):53/udp" --net=slirp:enable_ipv6=false --rootfs "$ROOTFS" touch /ran6
+    assert_status 125
+    [[ "$output" == *"enable_ipv6=false"* ]]
+    [ ! -e "$ROOTFS/ran6" ]
+}
+
 @test "ranges: -p 127.0.0.1:P-P+1:80-81 forwards both ports" {
     port=$(free_port)
     next=$((port + 1))
@@ -383,7 +443,8 @@ except socket.timeout:
     tar -C "$ROOTFS" -cf "$BATS_TEST_TMPDIR/r.tar" .
     burrow import "$BATS_TEST_TMPDIR/r.tar" netimg:1 >/dev/null
     port=$(free_port)
-    burrow create --name web -p "127.0.0.1:$port:80" netimg:1 httpd -f -p 80 -h /www >/dev/null
+    port6=$(free_port)
+    burrow create --name web -p "127.0.0.1:$port:80" -p "[::1]:$port6:80" netimg:1 httpd -f -p 80 -h /www >/dev/null
     burrow start web
     local i body=""
     for i in $(seq 50); do
@@ -391,10 +452,16 @@ except socket.timeout:
         sleep 0.1
     done
     [ "$body" = hello-from-container ]
+    if [ -n "$(ip -6 addr show dev lo 2>/dev/null | grep '::1/128')" ]; then
+        [ "$(curl -s "http://[::1]:$port6/index.html")" = hello-from-container ]
+    else
+        echo "# [::1] not fetched: the host's loopback has no ::1" >&3
+    fi
     run burrow exec web sh -c 'ip -o addr show tap0'
     [[ "$output" == *"10.0.2.100/24"* ]]
     run burrow inspect web
     [ "$(jq -r ".[0].HostConfig.PortBindings[\"80/tcp\"][0].HostPort" <<<"$output")" = "$port" ]
+    [ "$(jq -r ".[0].HostConfig.PortBindings[\"80/tcp\"][1].HostIp" <<<"$output")" = "::1" ]
     burrow rm -f web >/dev/null
     burrow rmi netimg:1 >/dev/null
 }
