@@ -121,6 +121,32 @@ http_get_inside() {
     [ "$status" -ne 0 ]
 }
 
+# Once udpecho (started with its output in $BATS_TEST_TMPDIR/out) listens: send datagram $3 to
+# host $1 (IPv4 or IPv6), port $2, until an answer comes back (printed), 30 tries.
+udp_ask() {
+    local i reply=""
+    for i in $(seq 50); do
+        grep -q listening "$BATS_TEST_TMPDIR/out" && break
+        sleep 0.1
+    done
+    for i in $(seq 30); do
+        reply=$(python3 -c '
+import socket, sys
+host, port, msg = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.3)
+s.sendto(msg.encode(), (host, port))
+try:
+    print(s.recv(100).decode())
+except socket.timeout:
+    pass
+' "$1" "$2" "$3")
+        [ -n "$reply" ] && break
+        sleep 0.1
+    done
+    echo "$reply"
+}
+
 # Serve $ROOTFS/www from busybox httpd in a container with -p 127.0.0.1:$1:80 and further
 # options $2..., until a page comes back. CGI: /cgi-bin/peer prints the client's address as
 # the server sees it, /cgi-bin/sum the sha256 of what was posted.
@@ -215,26 +241,7 @@ serve_www() {
     port=$(free_port)
     "$BURROW" run -p "$port:5353/udp" --rootfs "$ROOTFS" /probe/udpecho 5353 >"$BATS_TEST_TMPDIR/out" &
     CTR_PID=$!
-    local i reply=""
-    for i in $(seq 50); do
-        grep -q listening "$BATS_TEST_TMPDIR/out" && break
-        sleep 0.1
-    done
-    for i in $(seq 30); do
-        reply=$(python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(0.3)
-s.sendto(b"ping-udp", ("127.0.0.1", int(sys.argv[1])))
-try:
-    print(s.recv(100).decode())
-except socket.timeout:
-    pass
-' "$port")
-        [ -n "$reply" ] && break
-        sleep 0.1
-    done
-    [ "$reply" = echo:ping-udp ]
+    [ "$(udp_ask 127.0.0.1 "$port" ping-udp)" = echo:ping-udp ]
     # with a UDP forward the host's loopback stays closed to the container's own traffic
     hport=$(free_port)
     host_server "$hport"
@@ -267,23 +274,7 @@ except socket.timeout:
         port=$(free_port)
         "$BURROW" run -p "[::1]:$port:5353/udp" --rootfs "$ROOTFS" /probe/udpecho 5353 >"$BATS_TEST_TMPDIR/out" &
         CTR_PID=$!
-        for i in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
-        local reply=""
-        for i in $(seq 30); do
-            reply=$(python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.settimeout(0.3)
-s.sendto(b"ping6", ("::1", int(sys.argv[1])))
-try:
-    print(s.recv(100).decode())
-except socket.timeout:
-    pass
-' "$port")
-            [ -n "$reply" ] && break
-            sleep 0.1
-        done
-        [ "$reply" = echo:ping6 ]
+        [ "$(udp_ask ::1 "$port" ping6)" = echo:ping6 ]
     else
         echo "# UDP over [::1] not tried: the udpecho test helper was not built" >&3
     fi
