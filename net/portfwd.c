@@ -108,11 +108,6 @@ int portfwd_listen(struct portfwd *pf, const struct net_port *host, uint16_t ctr
         return 0;
 }
 
-size_t portfwd_count(const struct portfwd *pf)
-{
-        return pf ? pf->n_listeners : 0;
-}
-
 static void relay_free(struct relay *r, bool reset)
 {
         for (int k = 0; k < 2; k++) {

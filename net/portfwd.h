@@ -17,7 +17,6 @@ struct portfwd *portfwd_new(struct in_addr ctr_ip);
 void portfwd_free(struct portfwd *pf);
 /* Listen on HOST's address and port for CTR_PORT; -1 with errno (EACCES, EADDRINUSE, ...). */
 int portfwd_listen(struct portfwd *pf, const struct net_port *host, uint16_t ctr_port);
-size_t portfwd_count(const struct portfwd *pf);
 /* Fork the process that makes sockets in the network namespace NETNS (a descriptor of it);
  * connections are taken from the listeners from then on. */
 int portfwd_enter(struct portfwd *pf, int netns, struct burrow_error **err);
