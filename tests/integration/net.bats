@@ -63,6 +63,16 @@ host_server() {
     return 1
 }
 
+# The body of URL $1 once something answers it (50 tries, 0.1 s apart); empty if nothing did.
+wait_page() {
+    local i body=""
+    for i in $(seq 50); do
+        body=$(curl -s --max-time 2 "$1") && [ -n "$body" ] && break
+        sleep 0.1
+    done
+    echo "$body"
+}
+
 # busybox has no working wget in a static rootfs here: plain HTTP through nc
 http_get_inside() {
     echo "printf 'GET /index.html HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' | nc -w 3 $1 $2"
@@ -110,12 +120,7 @@ http_get_inside() {
     # (the function `burrow` would put a shell between $! and burrow)
     "$BURROW" run -p "127.0.0.1:$port:80" --rootfs "$ROOTFS" httpd -f -p 80 -h /www &
     SERVER_PID=$!
-    local i body=""
-    for i in $(seq 50); do
-        body=$(curl -s "http://127.0.0.1:$port/index.html") && [ -n "$body" ] && break
-        sleep 0.1
-    done
-    [ "$body" = hello-from-container ]
+    [ "$(wait_page "http://127.0.0.1:$port/index.html")" = hello-from-container ]
     # not on other addresses of the host: 127.0.0.1 only
     run curl -s --max-time 2 "http://127.0.0.2:$port/index.html"
     [ "$status" -ne 0 ]
@@ -160,11 +165,7 @@ serve_www() {
     chmod 0755 "$ROOTFS/www/cgi-bin/peer" "$ROOTFS/www/cgi-bin/sum"
     "$BURROW" run -p "127.0.0.1:$port:80" "$@" --rootfs "$ROOTFS" httpd -f -p 80 -h /www &
     SERVER_PID=$!
-    local i
-    for i in $(seq 50); do
-        [ "$(curl -s "http://127.0.0.1:$port/index.html")" = hello-from-container ] && return 0
-        sleep 0.1
-    done
+    [ "$(wait_page "http://127.0.0.1:$port/index.html")" = hello-from-container ] && return 0
     echo "httpd in the container did not answer on 127.0.0.1:$port" >&2
     return 1
 }
@@ -205,6 +206,7 @@ serve_www() {
 }
 
 @test "-p: a connection before the server listens is refused at once, not hung; the same port is free for the next container at once" {
+    local handler i
     for handler in splice slirp; do
         port=$(free_port)
         "$BURROW" run -p "127.0.0.1:$port:80" --net=slirp:port_handler=$handler --rootfs "$ROOTFS" \
@@ -215,12 +217,7 @@ serve_www() {
         run curl -s --max-time 5 "http://127.0.0.1:$port/index.html"
         echo "$handler: curl $status: $output"
         [ "$status" -ne 0 ] && [ "$status" -ne 28 ]
-        local body="" i
-        for i in $(seq 50); do
-            body=$(curl -s "http://127.0.0.1:$port/index.html") && [ -n "$body" ] && break
-            sleep 0.1
-        done
-        [ "$body" = hello-from-container ]
+        [ "$(wait_page "http://127.0.0.1:$port/index.html")" = hello-from-container ]
         kill "$SERVER_PID"
         wait "$SERVER_PID" || true
         SERVER_PID=
@@ -256,11 +253,7 @@ serve_www() {
         port=$(free_port)
         "$BURROW" run -p "[::1]:$port:80" --net=slirp:port_handler=$handler --rootfs "$ROOTFS" httpd -f -p 80 -h /www &
         SERVER_PID=$!
-        body=""
-        for i in $(seq 50); do
-            body=$(curl -s --max-time 2 "http://[::1]:$port/index.html") && [ -n "$body" ] && break
-            sleep 0.1
-        done
+        body=$(wait_page "http://[::1]:$port/index.html")
         echo "$handler: $body"
         [ "$body" = hello-from-container ]
         # IPv6 only: not on the host's 127.0.0.1
@@ -437,12 +430,7 @@ serve_www() {
     port6=$(free_port)
     burrow create --name web -p "127.0.0.1:$port:80" -p "[::1]:$port6:80" netimg:1 httpd -f -p 80 -h /www >/dev/null
     burrow start web
-    local i body=""
-    for i in $(seq 50); do
-        body=$(curl -s "http://127.0.0.1:$port/index.html") && [ -n "$body" ] && break
-        sleep 0.1
-    done
-    [ "$body" = hello-from-container ]
+    [ "$(wait_page "http://127.0.0.1:$port/index.html")" = hello-from-container ]
     if [ -n "$(ip -6 addr show dev lo 2>/dev/null | grep '::1/128')" ]; then
         [ "$(curl -s "http://[::1]:$port6/index.html")" = hello-from-container ]
     else
